@@ -1,0 +1,20 @@
+"""Transformer Explainer: entry point. Page config, the shared sidebar, navigation."""
+
+import os
+
+# Offline unless the user asks for a hub model: set before transformers is ever imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import streamlit as st  # noqa: E402
+
+from components.i18n import t  # noqa: E402
+from components.navigation import build_navigation  # noqa: E402
+from components.settings import sidebar_settings  # noqa: E402
+
+st.set_page_config(page_title="Transformer Explainer", page_icon=":material/neurology:", layout="wide")
+navigation = build_navigation()
+sidebar_settings()
+st.sidebar.caption(t("common.sidebar_caption"))
+navigation.run()

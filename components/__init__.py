@@ -1,0 +1,1 @@
+"""Reusable UI pieces: translations, shared controls, figures, token chips, cached loaders."""

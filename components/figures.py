@@ -1,0 +1,116 @@
+"""Plotly figure builders shared by pages: plain data in, go.Figure out, no Streamlit here.
+
+Labels are passed through ``chart_label`` by the callers that hold user text.
+Large matrices are drawn as one heatmap trace; text annotations appear only when
+the matrix is small enough to read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+ANNOTATE_MAX_CELLS = 400
+FONT = dict(family="Inter, Noto Sans SC, sans-serif", size=13)
+
+
+def _layout(fig: go.Figure, title: str | None, height: int | None) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.0, xanchor="left") if title else None,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        font=FONT,
+        height=height,
+    )
+    return fig
+
+
+def heatmap(
+    values,
+    x_labels: Sequence[str] | None = None,
+    y_labels: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    colorscale: str = "Blues",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    value_format: str = ".2f",
+    hover_name: str = "value",
+    x_title: str | None = None,
+    y_title: str | None = None,
+    height: int | None = None,
+    annotate: bool | None = None,
+) -> go.Figure:
+    """A matrix as a heatmap; rows read top to bottom like the matrix is written."""
+    matrix = np.asarray(values, dtype=float)
+    rows, cols = matrix.shape
+    x = list(x_labels) if x_labels is not None else [str(i) for i in range(cols)]
+    y = list(y_labels) if y_labels is not None else [str(i) for i in range(rows)]
+    if annotate is None:
+        annotate = rows * cols <= ANNOTATE_MAX_CELLS
+    trace = go.Heatmap(
+        z=matrix,
+        x=x,
+        y=y,
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        hovertemplate=f"%{{y}} → %{{x}}<br>{hover_name}: %{{z:{value_format}}}<extra></extra>",
+        texttemplate=f"%{{z:{value_format}}}" if annotate else None,
+        xgap=1,
+        ygap=1,
+    )
+    fig = go.Figure(trace)
+    fig.update_yaxes(autorange="reversed", title=y_title, type="category")
+    fig.update_xaxes(title=x_title, type="category", side="top" if rows > 1 else "bottom")
+    return _layout(fig, title, height or max(220, min(700, 30 * rows + 120)))
+
+
+def bars(
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    title: str | None = None,
+    value_format: str = ".3f",
+    y_title: str | None = None,
+    height: int | None = 320,
+    horizontal: bool = False,
+) -> go.Figure:
+    """Grouped bars, one trace per named series."""
+    fig = go.Figure()
+    for name, values in series.items():
+        if horizontal:
+            fig.add_bar(y=list(labels), x=list(values), name=name, orientation="h",
+                        hovertemplate=f"%{{y}}: %{{x:{value_format}}}<extra>{name}</extra>")
+        else:
+            fig.add_bar(x=list(labels), y=list(values), name=name,
+                        hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra>{name}</extra>")
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=1.02, yanchor="bottom"))
+    if horizontal:
+        fig.update_yaxes(type="category", autorange="reversed")
+        fig.update_xaxes(title=y_title)
+    else:
+        fig.update_xaxes(type="category")
+        fig.update_yaxes(title=y_title)
+    return _layout(fig, title, height)
+
+
+def lines(
+    x: Sequence[float],
+    series: dict[str, Sequence[float]],
+    *,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    log_y: bool = False,
+    height: int | None = 340,
+) -> go.Figure:
+    """Line chart, one trace per named series sharing the same x."""
+    fig = go.Figure()
+    for name, values in series.items():
+        fig.add_scatter(x=list(x), y=list(values), mode="lines+markers", name=name)
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom"))
+    return _layout(fig, title, height)

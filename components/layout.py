@@ -1,0 +1,30 @@
+"""The shape every page shares: title and two-line intro, a 'what to notice' note, a next-page link."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.i18n import t
+from components.navigation import next_page
+
+
+def page_header(key: str) -> None:
+    st.title(t(f"{key}.title"))
+    st.markdown(t(f"{key}.intro"))
+
+
+def what_to_notice(key: str) -> None:
+    st.info(t(f"{key}.notice"), icon=":material/lightbulb:")
+
+
+def next_page_link(key: str) -> None:
+    following = next_page(key)
+    st.divider()
+    if following is None:
+        st.caption(t("common.last_page"))
+        return
+    st.page_link(
+        following.path,
+        label=t("common.next_page", title=t(f"{following.key}.nav_title")),
+        icon=":material/arrow_forward:",
+    )

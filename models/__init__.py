@@ -1,0 +1,1 @@
+"""The PyTorch core: pure computation that the pages draw. Never imports streamlit."""
