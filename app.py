@@ -9,11 +9,12 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import streamlit as st  # noqa: E402
 
-from components.i18n import t  # noqa: E402
+from components.i18n import init_language, t  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.settings import sidebar_settings  # noqa: E402
 
 st.set_page_config(page_title="Transformer Explainer", page_icon=":material/neurology:", layout="wide")
+init_language()
 navigation = build_navigation()
 sidebar_settings()
 st.sidebar.caption(t("common.sidebar_caption"))

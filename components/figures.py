@@ -41,6 +41,7 @@ def heatmap(
     y_title: str | None = None,
     height: int | None = None,
     annotate: bool | None = None,
+    show_scale: bool = True,
 ) -> go.Figure:
     """A matrix as a heatmap; rows read top to bottom like the matrix is written."""
     matrix = np.asarray(values, dtype=float)
@@ -60,6 +61,7 @@ def heatmap(
         texttemplate=f"%{{z:{value_format}}}" if annotate else None,
         xgap=1,
         ygap=1,
+        showscale=show_scale,
     )
     fig = go.Figure(trace)
     fig.update_yaxes(autorange="reversed", title=y_title, type="category")
@@ -114,3 +116,26 @@ def lines(
     fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom"))
     return _layout(fig, title, height)
+
+
+def timeline(years: Sequence[int], labels: Sequence[str], details: Sequence[str], *,
+             height: int = 300) -> go.Figure:
+    """Milestones evenly spaced (years as tick labels), labels alternating above and below."""
+    positions = list(range(len(years)))
+    levels = [1 if i % 2 == 0 else -1 for i in positions]
+    fig = go.Figure()
+    fig.add_scatter(x=positions, y=[0] * len(years), mode="lines", line=dict(color="#9aa5b1", width=2),
+                    hoverinfo="skip", showlegend=False)
+    for position, level in zip(positions, levels):
+        fig.add_shape(type="line", x0=position, x1=position, y0=0, y1=0.8 * level,
+                      line=dict(color="#c3cad3", width=1))
+    fig.add_scatter(
+        x=positions, y=[0.85 * level for level in levels], mode="markers+text", text=list(labels),
+        textposition=["top center" if level > 0 else "bottom center" for level in levels],
+        marker=dict(size=12, color="#3b6fd8"), customdata=[[y, d] for y, d in zip(years, details)],
+        hovertemplate="%{customdata[0]}: %{text}<br>%{customdata[1]}<extra></extra>", showlegend=False,
+    )
+    fig.update_yaxes(visible=False, range=[-1.9, 1.9])
+    fig.update_xaxes(showgrid=False, zeroline=False, tickvals=positions, ticktext=[str(y) for y in years],
+                     range=[-0.6, len(years) - 0.4])
+    return _layout(fig, None, height)

@@ -35,6 +35,13 @@ def current_language() -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def init_language() -> None:
+    """Take the first language from the URL (``?lang=zh``), so a link can open the app in Chinese."""
+    if LANGUAGE_STATE_KEY not in st.session_state:
+        requested = st.query_params.get(LANGUAGE_STATE_KEY)
+        st.session_state[LANGUAGE_STATE_KEY] = requested if requested in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def translate(key: str, lang: str, **values) -> str:
     """The text for ``key`` in ``lang``; a missing key raises, so tests catch it."""
     text = load_locale(lang)[key]
@@ -48,3 +55,12 @@ def t(key: str, **values) -> str:
 
 def has_key(key: str, lang: str | None = None) -> bool:
     return key in load_locale(lang or current_language())
+
+
+def option_labels(prefix: str):
+    """A format_func for selects and radios: option ``v`` shows the text of ``prefix + v``.
+
+    The language is read now, not when the label is drawn, so the labels match the page.
+    """
+    lang = current_language()
+    return lambda value: translate(f"{prefix}{value}", lang)

@@ -23,8 +23,8 @@ class PageSpec:
 SECTIONS = ("intro", "vectors", "attention", "generation", "architecture")
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("overview", "pages/overview.py", "intro", ":material/route:"),
-    PageSpec("bag_of_words", "pages/bag_of_words.py", "vectors", ":material/shopping_bag:"),
+    PageSpec("overview", "app_pages/overview.py", "intro", ":material/route:"),
+    PageSpec("bag_of_words", "app_pages/bag_of_words.py", "vectors", ":material/shopping_bag:"),
 )
 
 

@@ -62,9 +62,9 @@ def visible_whitespace(text: str) -> str:
     return "".join(_VISIBLE.get(ch, ch) for ch in text)
 
 
-def chart_label(text: str, max_len: int = 24) -> str:
+def chart_label(text: str, max_len: int = 24, *, show_whitespace: bool = True) -> str:
     """A token or word as a Plotly label: whitespace made visible, markup inert, long text shortened."""
-    shown = visible_whitespace(text)
+    shown = visible_whitespace(text) if show_whitespace else " ".join(text.split())
     if len(shown) > max_len:
         shown = shown[: max_len - 1] + "…"
     return html.escape(shown, quote=False)

@@ -1,0 +1,60 @@
+"""The app shell: every registered page renders in both languages; locales are complete."""
+
+import json
+
+import pytest
+
+from components.navigation import PAGES
+from tests.app.conftest import REPO, open_page
+
+LOCALES = REPO / "assets" / "locales"
+
+
+def locale_keys(lang: str) -> dict[str, set[str]]:
+    return {path.stem: set(json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted((LOCALES / lang).glob("*.json"))}
+
+
+def test_both_locales_have_the_same_files_and_keys():
+    english, chinese = locale_keys("en"), locale_keys("zh")
+    assert english.keys() == chinese.keys()
+    for namespace in english:
+        assert english[namespace] == chinese[namespace], namespace
+
+
+def test_locale_values_are_non_empty_and_placeholders_match():
+    import string
+
+    def fields(text):
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for path in (LOCALES / "en").glob("*.json"):
+        english = json.loads(path.read_text(encoding="utf-8"))
+        chinese = json.loads((LOCALES / "zh" / path.name).read_text(encoding="utf-8"))
+        for key, text in english.items():
+            assert text.strip() and chinese[key].strip(), f"{path.stem}.{key} is empty"
+            assert fields(text) == fields(chinese[key]), f"{path.stem}.{key} placeholders differ"
+
+
+def test_every_page_has_its_page_strings():
+    for spec in PAGES:
+        for lang in ("en", "zh"):
+            keys = locale_keys(lang)[spec.key]
+            assert {"nav_title", "title", "intro", "notice"} <= keys, (spec.key, lang)
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[spec.key for spec in PAGES])
+def test_every_page_renders_in_both_languages(spec, lang):
+    at = open_page(spec.path, lang)
+    assert at.title, f"{spec.key} shows no title"
+
+
+def test_sidebar_controls_move(lang):
+    at = open_page(PAGES[0].path, lang)
+    at.sidebar.number_input(key="seed").set_value(7).run()
+    assert at.session_state["seed"] == 7
+    at.sidebar.selectbox(key="device").set_value("cpu").run()
+    other = "zh" if lang == "en" else "en"
+    at.sidebar.radio(key="lang").set_value(other).run()
+    assert not at.exception
+    assert at.session_state["lang"] == other
