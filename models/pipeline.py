@@ -58,13 +58,13 @@ def next_token_view(model, ids: list[int], top: int = 10) -> NextTokenView:
     device = next(model.parameters()).device
     idx = torch.tensor([ids], dtype=torch.long, device=device)  # (1, T)
     trace = model.trace(idx)
-    states = [trace.input_states, *trace.hidden_states]  # each (1, T, C)
+    states = [trace.input_embeddings, *trace.hidden_states]  # each (1, T, C)
     updates = torch.stack([after - before for before, after in zip(states[:-1], states[1:])])  # (L, 1, T, C)
     probs = torch.softmax(trace.logits[0, -1].float(), dim=-1)  # (V,)
     top_probs, top_ids = probs.topk(min(top, probs.numel()))
     return NextTokenView(
         ids=list(ids),
-        embeddings=trace.input_states[0].float().cpu().numpy(),
+        embeddings=trace.input_embeddings[0].float().cpu().numpy(),
         update_norms=updates[:, 0].norm(dim=-1).float().cpu().numpy(),
         top_ids=top_ids.tolist(),
         top_probs=top_probs.tolist(),
