@@ -1,0 +1,226 @@
+"""2017 vs 2024 block: the five changes one at a time, measured rather than asserted."""
+
+import streamlit as st
+
+from components.blocks_figures import (
+    BlockDrawing,
+    block_diagrams,
+    changed_parts,
+    curves_figure,
+    depth_figure,
+    parameter_breakdown,
+    rope_rotation_figure,
+)
+from components.figures import bars, heatmap, lines
+from components.i18n import option_labels, t
+from components.layout import next_page_link, page_header, what_to_notice
+from components.settings import current_seed
+from components.text import capped_text, escape_markdown
+from models import blocks_lab as lab
+
+KEY = "blocks"
+SWITCHES = ("norm_placement", "norm", "positions", "kv_group", "ffn", "bias")
+SWITCH_OPTIONS = {"norm_placement": ("post", "pre"), "norm": ("layernorm", "rmsnorm"),
+                  "positions": ("sinusoidal", "learned", "rope"), "ffn": ("relu", "swiglu"), "bias": (True, False)}
+PARTS = ("embedding", "positions", "attention", "ffn", "norms")
+DEPTH_NORMS = ("layernorm", "rmsnorm")
+HEAD_DIMS = (16, 32, 64, 128)
+DEFAULT_PROMPT = "The history of"
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def format_count(n: float) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:,.2f}{unit}"
+    return f"{n:,.0f}"
+
+
+# -- 1. the two blocks ------------------------------------------------------------------------
+
+
+def set_style(choices: lab.BlockChoices) -> None:
+    """Button callback: put every switch of the page to a whole style."""
+    for name in SWITCHES:
+        st.session_state[f"{KEY}_{name}"] = getattr(choices, name)
+
+
+def switch_controls(n_head: int) -> lab.BlockChoices:
+    defaults = lab.BlockChoices.style_2024()
+    for name in SWITCHES:
+        st.session_state.setdefault(f"{KEY}_{name}", getattr(defaults, name))
+    groups = lab.kv_group_options(n_head)
+    if st.session_state[f"{KEY}_kv_group"] not in groups:  # another size has other head counts
+        st.session_state[f"{KEY}_kv_group"] = min(groups, key=lambda g: abs(g - st.session_state[f"{KEY}_kv_group"]))
+    left, right = st.columns(2)
+    left.button(t(f"{KEY}.all_2017"), key=f"{KEY}_all_2017", on_click=set_style, args=(lab.BlockChoices.style_2017(),),
+                width="stretch")
+    right.button(t(f"{KEY}.all_2024"), key=f"{KEY}_all_2024", on_click=set_style, args=(lab.BlockChoices.style_2024(),),
+                 width="stretch")
+    values = {}
+    for name in ("norm_placement", "norm", "positions", "ffn"):
+        values[name] = st.radio(t(f"{KEY}.switch_{name}"), SWITCH_OPTIONS[name], key=f"{KEY}_{name}", horizontal=True,
+                                format_func=option_labels(f"{KEY}.{name}_"), help=t(f"{KEY}.switch_{name}_help"))
+    values["kv_group"] = st.select_slider(
+        t(f"{KEY}.switch_kv_group"), groups, key=f"{KEY}_kv_group", help=t(f"{KEY}.switch_kv_group_help"),
+        format_func=lambda g: t(f"{KEY}.kv_group_option", kv=n_head // g, group=g))
+    values["bias"] = st.toggle(t(f"{KEY}.switch_bias"), key=f"{KEY}_bias", help=t(f"{KEY}.switch_bias_help"))
+    return lab.BlockChoices(**values)
+
+
+def drawing_labels(stats: lab.BlockStats, choices: lab.BlockChoices) -> dict:
+    kind = "mha" if stats.n_kv_head == stats.n_head else "mqa" if stats.n_kv_head == 1 else "gqa"
+    attention = t(f"{KEY}.part_attention_{kind}", heads=stats.n_head, kv=stats.n_kv_head)
+    if choices.positions == "rope":
+        attention += "<br>" + t(f"{KEY}.part_rope")
+    norm = t(f"{KEY}.norm_{choices.norm}")
+    return {
+        "embedding": t(f"{KEY}.part_embedding"),
+        "positions": None if choices.positions == "rope" else t(f"{KEY}.part_positions_{choices.positions}"),
+        "norm": norm, "final_norm": t(f"{KEY}.part_final_norm", norm=norm), "attention": attention,
+        "ffn": t(f"{KEY}.part_ffn_{choices.ffn}", width=stats.ffn_hidden),
+        "head": t(f"{KEY}.part_head"), "residual": t(f"{KEY}.part_residual"),
+        "repeat": t(f"{KEY}.part_repeat", n=stats.n_layer),
+    }
+
+
+def right_title(choices: lab.BlockChoices) -> str:
+    if choices == lab.BlockChoices.style_2024():
+        return t(f"{KEY}.title_2024")
+    if choices == lab.BlockChoices.style_2017():
+        return t(f"{KEY}.title_same_2017")
+    return t(f"{KEY}.title_mix")
+
+
+@st.fragment
+def two_blocks() -> None:
+    st.subheader(t(f"{KEY}.blocks_title"))
+    st.markdown(t(f"{KEY}.blocks_intro"))
+    size = st.selectbox(t(f"{KEY}.size"), tuple(lab.SIZES), key=f"{KEY}_size",
+                        format_func=option_labels(f"{KEY}.size_"), help=t(f"{KEY}.size_help"))
+    control_column, diagram_column = st.columns([1, 2])
+    with control_column:
+        choices = switch_controls(lab.SIZES[size]["n_head"])
+    original = lab.BlockChoices.style_2017()
+    before, after = lab.block_stats(size, original), lab.block_stats(size, choices)
+    with diagram_column:
+        st.plotly_chart(block_diagrams(
+            BlockDrawing(t(f"{KEY}.title_2017"), "post", drawing_labels(before, original)),
+            BlockDrawing(right_title(choices), choices.norm_placement, drawing_labels(after, choices),
+                         changed_parts(choices.changed_from(original))),
+            legend=t(f"{KEY}.diagram_legend")), key=f"{KEY}_diagram_chart", config={"displayModeBar": False})
+    context = lab.SIZES[size]["block_size"]
+    columns = st.columns(4)
+    columns[0].metric(t(f"{KEY}.metric_parameters"), format_count(after.total),
+                      delta=f"{(after.total - before.total) / before.total:+.1%}", delta_color="off",
+                      help=t(f"{KEY}.metric_parameters_help", n=f"{after.total:,}", original=f"{before.total:,}"))
+    columns[1].metric(t(f"{KEY}.metric_per_block"), format_count(after.per_block),
+                      delta=f"{(after.per_block - before.per_block) / before.per_block:+.1%}", delta_color="off")
+    columns[2].metric(t(f"{KEY}.metric_kv_token"), format_bytes(after.kv_bytes_per_token),
+                      delta=f"{(after.kv_bytes_per_token - before.kv_bytes_per_token) / before.kv_bytes_per_token:+.0%}",
+                      delta_color="off", help=t(f"{KEY}.metric_kv_token_help"))
+    columns[3].metric(t(f"{KEY}.metric_kv_context", n=f"{context:,}"), format_bytes(after.kv_bytes_per_token * context))
+    st.plotly_chart(parameter_breakdown(
+        [t(f"{KEY}.part_name_{part}") for part in PARTS],
+        {t(f"{KEY}.bar_2017"): [getattr(before, part) for part in PARTS],
+         t(f"{KEY}.bar_yours"): [getattr(after, part) for part in PARTS]},
+        x_title=t(f"{KEY}.parameters_axis")), key=f"{KEY}_breakdown_chart")
+
+
+# -- 2. deep stacks at initialisation ---------------------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def measure_depth(n_layer: int, norm: str, init: str, seed: int):
+    return {placement: lab.depth_norms(placement, n_layer, norm=norm, init=init, seed=seed)
+            for placement in ("post", "pre")}
+
+
+@st.fragment
+def deep_stack() -> None:
+    st.subheader(t(f"{KEY}.depth_title"))
+    st.markdown(t(f"{KEY}.depth_intro"))
+    depth_column, norm_column, init_column = st.columns(3)
+    n_layer = depth_column.slider(t(f"{KEY}.depth_layers"), 2, 48, 24, step=2, key=f"{KEY}_depth_layers")
+    norm = norm_column.radio(t(f"{KEY}.depth_norm"), DEPTH_NORMS, key=f"{KEY}_depth_norm", horizontal=True,
+                             format_func=option_labels(f"{KEY}.norm_"))
+    init = init_column.radio(t(f"{KEY}.depth_init"), lab.INITS, key=f"{KEY}_depth_init", horizontal=True,
+                             format_func=option_labels(f"{KEY}.init_"), help=t(f"{KEY}.depth_init_help"))
+    with st.spinner(t(f"{KEY}.depth_running")):
+        norms = measure_depth(n_layer, norm, init, current_seed())
+    post, pre = norms["post"], norms["pre"]
+    layers = list(range(1, n_layer + 1))
+    names = {placement: t(f"{KEY}.norm_placement_{placement}") for placement in ("post", "pre")}
+    left, right = st.columns(2)
+    left.plotly_chart(depth_figure(layers, {names[p]: norms[p].activation_rms for p in names},
+                                   title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
+                                   y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
+    right.plotly_chart(depth_figure(layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
+                                    title=t(f"{KEY}.depth_gradient_title"), x_title=t(f"{KEY}.layer_axis"),
+                                    y_title=t(f"{KEY}.gradient_axis")), key=f"{KEY}_gradient_chart")
+    ratio_column, sqrt_column, post_column, pre_column = st.columns(4)
+    ratio_column.metric(t(f"{KEY}.metric_ratio"), f"{lab.last_layer_gradient_ratio(post, pre):.2f}×",
+                        help=t(f"{KEY}.metric_ratio_help"))
+    sqrt_column.metric(t(f"{KEY}.metric_sqrt_depth"), f"{n_layer ** 0.5:.2f}")
+    post_column.metric(t(f"{KEY}.metric_spread", name=names["post"]), f"{lab.gradient_spread(post):.2f}×")
+    pre_column.metric(t(f"{KEY}.metric_spread", name=names["pre"]), f"{lab.gradient_spread(pre):.2f}×")
+    st.caption(t(f"{KEY}.depth_caption", loss=post.loss))
+
+
+# -- 3. positions ------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def position_pictures(seq_len: int, head_dim: int, pair: int, seed: int):
+    pairs = sorted({0, pair})
+    return (lab.rope_rotation(seq_len, head_dim, pairs), lab.relative_scores(seq_len, head_dim, "rope", seed=seed),
+            lab.relative_scores(seq_len, head_dim, "sinusoidal", seed=seed), lab.sinusoidal_table(seq_len, head_dim))
+
+
+@st.fragment
+def positions() -> None:
+    st.subheader(t(f"{KEY}.rope_title"))
+    st.markdown(t(f"{KEY}.rope_intro"))
+    length_column, dim_column, pair_column = st.columns(3)
+    seq_len = length_column.slider(t(f"{KEY}.rope_length"), 4, 64, 24, key=f"{KEY}_rope_length")
+    head_dim = dim_column.select_slider(t(f"{KEY}.rope_head_dim"), HEAD_DIMS, value=32, key=f"{KEY}_rope_head_dim")
+    pair_key = f"{KEY}_rope_pair"
+    st.session_state.setdefault(pair_key, 2)
+    if st.session_state[pair_key] > head_dim // 2 - 1:  # a smaller head has fewer pairs
+        st.session_state[pair_key] = head_dim // 2 - 1
+    pair = pair_column.slider(t(f"{KEY}.rope_pair"), 0, head_dim // 2 - 1, key=pair_key, help=t(f"{KEY}.rope_pair_help"))
+    rotation, rope_scores, added_scores, table = position_pictures(seq_len, head_dim, pair, current_seed())
+    rotation_column, scores_column = st.columns(2)
+    with rotation_column:
+        st.markdown(t(f"{KEY}.rope_rotation_text"))
+        pair_names = [t(f"{KEY}.rope_pair_name", i=p, degrees=f"{57.29578 * f:.1f}")
+                      for p, f in zip(rotation.pairs, rotation.frequencies)]
+        st.plotly_chart(rope_rotation_figure(rotation.points, pair_names, position_label=t(f"{KEY}.position"),
+                                             x_title=t(f"{KEY}.rope_first"), y_title=t(f"{KEY}.rope_second")),
+                        key=f"{KEY}_rotation_chart")
+    with scores_column:
+        method = st.radio(t(f"{KEY}.scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method",
+                          horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
+        scores = rope_scores if method == "rope" else added_scores
+        st.plotly_chart(heatmap(scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",
+                                hover_name=t(f"{KEY}.score"), x_title=t(f"{KEY}.key_position"),
+                                y_title=t(f"{KEY}.query_position")), key=f"{KEY}_scores_chart")
+        st.metric(t(f"{KEY}.metric_diagonal"), f"{scores.diagonal_spread:.2g}", help=t(f"{KEY}.metric_diagonal_help"))
+    st.markdown(t(f"{KEY}.sinusoidal_text"))
+    st.plotly_chart(heatmap(table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
+                            hover_name=t(f"{KEY}.value"), x_title=t(f"{KEY}.dimension"),
+                            y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
+
+
+page_header(KEY)
+two_blocks()
+deep_stack()
+positions()
+what_to_notice(KEY)
+next_page_link(KEY)
