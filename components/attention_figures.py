@@ -1,0 +1,133 @@
+"""Figures for real models' attention: all heads at a glance, and lines from one token.
+
+Pure builders: arrays and already-escaped labels in, ``go.Figure`` out. Callers pass
+token labels through ``components.text.chart_label``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.figures import FONT
+
+LINE_COLOUR = "59, 111, 216"  # rgb of the lines in the head view
+QUERY_COLOUR = "#d9480f"
+MAX_LABELLED_ROWS = 48  # beyond this many tokens, only the linked ones get a label
+
+
+def all_heads_grid(
+    pooled: np.ndarray,
+    *,
+    layer_label: str,
+    head_label: str,
+    hover_template: str,
+    colour_title: str,
+    selected: tuple[int, int] | None = None,
+    zmax: float | None = None,
+) -> go.Figure:
+    """One small heatmap per (layer, head): rows are layers, columns heads, all on one colour scale.
+
+    ``pooled`` is (L, H, S, S), already shrunk so the payload stays small. ``layer_label`` and
+    ``head_label`` are format strings with ``{n}``; ``hover_template`` has ``{layer}`` and
+    ``{head}`` placeholders and ends where the value goes. ``selected`` gets a frame.
+    """
+    L, H, S, _ = pooled.shape
+    fig = make_subplots(rows=L, cols=H, horizontal_spacing=0.006, vertical_spacing=0.012,
+                        column_titles=[head_label.format(n=h) for h in range(H)],
+                        row_titles=[layer_label.format(n=layer) for layer in range(L)])
+    top = float(zmax if zmax is not None else max(pooled.max(), 1e-6))
+    rounded = np.round(pooled, 3)
+    for layer in range(L):
+        for head in range(H):
+            fig.add_trace(
+                go.Heatmap(z=rounded[layer, head], coloraxis="coloraxis",
+                           hovertemplate=hover_template.format(layer=layer, head=head) + "%{z:.3f}<extra></extra>"),
+                row=layer + 1, col=head + 1,
+            )
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    if selected is not None:
+        layer, head = selected
+        fig.update_xaxes(showline=True, linecolor=QUERY_COLOUR, linewidth=3, mirror=True, row=layer + 1, col=head + 1)
+        fig.update_yaxes(showline=True, linecolor=QUERY_COLOUR, linewidth=3, mirror=True, row=layer + 1, col=head + 1)
+    cell = 70 if H <= 8 else 58
+    fig.update_layout(
+        coloraxis=dict(colorscale="Blues", cmin=0, cmax=top, colorbar=dict(title=colour_title, thickness=12)),
+        height=L * cell + 70, margin=dict(l=10, r=40, t=40, b=10), font=FONT,
+    )
+    fig.update_annotations(font=dict(size=11))
+    return fig
+
+
+def head_view(
+    labels: Sequence[str],
+    row: np.ndarray,
+    query: int,
+    links: Sequence[tuple[int, float]],
+    *,
+    query_side: str,
+    key_side: str,
+    hover_name: str,
+    visible: Sequence[bool] | None = None,
+) -> go.Figure:
+    """Tokens in two columns, the chosen query on the left joined to the keys it attends to.
+
+    A line's width and opacity grow with its weight, so the strongest links stand out.
+    ``row`` holds the query's weight on every key (for hover); ``links`` the (key, weight)
+    pairs to draw. ``visible[j]`` False marks keys the query may not see (drawn faint).
+    """
+    T = len(labels)
+    y = -np.arange(T, dtype=float)
+    strongest = max((w for _, w in links), default=1.0) or 1.0
+    linked = {j for j, _ in links}
+    fig = go.Figure()
+    for key, weight in sorted(links, key=lambda link: link[1]):
+        share = weight / strongest
+        fig.add_scatter(
+            x=[0, 1], y=[y[query], y[key]], mode="lines", showlegend=False,
+            line=dict(width=1 + 9 * share, color=f"rgba({LINE_COLOUR}, {0.25 + 0.75 * share:.2f})"),
+            hoverinfo="text", hovertext=f"{labels[query]} → {labels[key]}<br>{hover_name}: {weight:.3f}",
+        )
+    label_all = T <= MAX_LABELLED_ROWS
+    left_text = [labels[i] if (label_all or i == query) else "" for i in range(T)]
+    right_text = [labels[j] if (label_all or j in linked) else "" for j in range(T)]
+    left_colour = [QUERY_COLOUR if i == query else "#5c6370" for i in range(T)]
+    right_colour = ["#c3cad3" if visible is not None and not visible[j] else "#1f2328" for j in range(T)]
+    fig.add_scatter(x=[0] * T, y=y, mode="markers+text", text=left_text, textposition="middle left",
+                    marker=dict(size=[11 if i == query else 5 for i in range(T)], color=left_colour),
+                    textfont=dict(color=left_colour), showlegend=False,
+                    hovertext=[labels[i] for i in range(T)], hoverinfo="text")
+    fig.add_scatter(x=[1] * T, y=y, mode="markers+text", text=right_text, textposition="middle right",
+                    marker=dict(size=[5 + 10 * float(row[j]) / strongest for j in range(T)], color=right_colour),
+                    textfont=dict(color=right_colour), showlegend=False,
+                    customdata=row, hovertext=[labels[j] for j in range(T)],
+                    hovertemplate="%{hovertext}<br>" + hover_name + ": %{customdata:.3f}<extra></extra>")
+    step = 22 if T <= MAX_LABELLED_ROWS else max(6, 900 // T)
+    fig.update_xaxes(visible=False, range=[-0.9, 1.9])
+    fig.update_yaxes(visible=False, range=[y[-1] - 1, 1])
+    fig.add_annotation(x=0, y=1, text=query_side, showarrow=False, yanchor="bottom", xanchor="right")
+    fig.add_annotation(x=1, y=1, text=key_side, showarrow=False, yanchor="bottom", xanchor="left")
+    fig.update_layout(height=min(1000, max(260, step * T + 80)), margin=dict(l=10, r=10, t=30, b=10),
+                      font=FONT, plot_bgcolor="white")
+    return fig
+
+
+def head_summary_heatmap(values: np.ndarray, *, layer_label: str, head_label: str, title: str,
+                         colour_title: str, value_format: str = ".2f") -> go.Figure:
+    """An (L, H) table of one number per head, e.g. how spread out its attention is."""
+    L, H = values.shape
+    fig = go.Figure(go.Heatmap(
+        z=np.round(values, 3), x=[head_label.format(n=h) for h in range(H)],
+        y=[layer_label.format(n=layer) for layer in range(L)], colorscale="Viridis",
+        texttemplate=f"%{{z:{value_format}}}", colorbar=dict(title=colour_title, thickness=12),
+        hovertemplate=f"%{{y}} · %{{x}}<br>{colour_title}: %{{z:{value_format}}}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="top")
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=30 * L + 120,
+                      margin=dict(l=10, r=10, t=70, b=10), font=FONT)
+    return fig
