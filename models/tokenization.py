@@ -202,6 +202,11 @@ def training_texts(cache_dir: Path = CACHE_DIR) -> tuple[str, str]:
     return train, heldout
 
 
+def corpus_ready(cache_dir: Path = CACHE_DIR) -> bool:
+    """Whether the capped training text is already on disk (reading the corpus takes seconds)."""
+    return (cache_dir / f"corpus-v{CACHE_VERSION}.json").is_file()
+
+
 @lru_cache(maxsize=1)
 def word_frequencies(cache_dir: Path = CACHE_DIR) -> tuple[str, ...]:
     """Whitespace-separated words of the training text, most frequent first (ties alphabetical)."""
@@ -330,14 +335,31 @@ def trained_tokenizer(kind: str, vocab_size: int, cache_dir: Path = CACHE_DIR):
         raise ValueError(f"vocab_size must be at least {MIN_VOCAB_SIZE}")
     path = _cache_path(kind, vocab_size, cache_dir)
     if path.is_file():
+        stamp = _file_stamp(path)
+        remembered = _LOADED.get(path)
+        if remembered and remembered[0] == stamp:
+            return remembered[1]
         try:
-            return Tokenizer.from_file(str(path))
+            tokenizer = Tokenizer.from_file(str(path))
+            _LOADED[path] = (stamp, tokenizer)
+            return tokenizer
         except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, whatever the damage
             path.unlink(missing_ok=True)
     train_text = training_texts(cache_dir)[0]
     tokenizer = (_train_bpe if kind == "bpe" else _train_unigram)(train_text, vocab_size)
     _atomic_write(path, tokenizer.to_str())
+    _LOADED[path] = (_file_stamp(path), tokenizer)
     return tokenizer
+
+
+# Tokenizers already read from disk, with the file's (modification time, size) when read:
+# a file changed on disk is read again.
+_LOADED: dict[Path, tuple[tuple[int, int], object]] = {}
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
 
 
 def tokenize(kind: str, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE, cache_dir: Path = CACHE_DIR) -> Tokenized:

@@ -1,0 +1,273 @@
+"""Tokenizers: the same text cut seven ways, BPE learned merge by merge, and what vocabulary size costs."""
+
+import pandas as pd
+import streamlit as st
+
+from components.chips import token_chips
+from components.i18n import option_labels, t
+from components.layout import next_page_link, page_header, what_to_notice
+from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
+from components.tokenizer_figures import merge_curve, token_count_bars, vocab_tradeoff
+from models import tokenization as tk
+
+KEY = "tokenizers"
+MAX_TEXT = 5000
+MAX_BPE_TEXT = 400
+MAX_CHIPS = 300
+EXAMPLES = {
+    "en": "Tokenizers don't see words. Unbelievably, \"tokenization\" is split into pieces!\n"
+          "    Spaces, new lines and 3.14159 count too.",
+    "zh": "自然语言处理让计算机读懂人类的语言。分词器先把文字切成词元，再把每个词元换成一个编号。",
+    "emoji": "I love 🍕 and 🐱! 👩‍💻 coding at 3am ☕ 🇫🇷🇯🇵",
+    "code": "def greet(name):\n    return f\"Hello, {name}!\"\n\nfor i in range(3):\n    print(greet('world'))",
+}
+BPE_DEFAULT = "low lower lowest, slow slower slowest, new newer newest, wide wider widest"
+USER_STATE = f"{KEY}_user_loaded"  # {"spec", "download", "error"} after the Load button
+D_MODELS = (64, 128, 256, 512, 768, 1024, 2048, 4096)
+CONTEXTS = (128, 512, 1024, 2048, 4096, 8192)
+CHIP_CYCLE = (0, 1, 2, 3, 5)  # chip colours for ordinary tokens; 4 (red) is kept for unknown ones
+UNKNOWN_TOKENS = {tk.UNKNOWN, tk.UNIGRAM_UNKNOWN}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def tokenized(kind: str, text: str, vocab_size: int) -> tk.Tokenized:
+    return tk.tokenize(kind, text, vocab_size)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def user_tokenizer(spec: str, allow_download: bool) -> tk.UserTokenizer:
+    return tk.load_user_tokenizer(spec, allow_download)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def merge_trace(text: str) -> tk.MergeTrace:
+    return tk.bpe_merge_steps(text)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def tradeoff_points(text: str) -> list[tk.TradeoffPoint]:
+    return tk.vocab_tradeoff(text)
+
+
+def kind_name(kind: str) -> str:
+    return t(f"{KEY}.kind_{kind}")
+
+
+def train_with_progress(pairs: list[tuple[str, int]]) -> None:
+    """Train missing tokenizers (first visit only; then they load from disk) with a progress bar."""
+    bar = st.progress(0.0, text=t(f"{KEY}.preparing_corpus"))
+    tk.training_texts()
+
+    def report(done, total, kind, size):
+        bar.progress(done / total, text=t(f"{KEY}.trained_one", name=kind_name(kind), size=size, done=done,
+                                          total=total))
+
+    bar.progress(0.05, text=t(f"{KEY}.training", n=len(pairs)))
+    tk.train_all(pairs, report)
+    bar.empty()
+
+
+def set_example(name: str) -> None:
+    st.session_state[f"{KEY}_text"] = EXAMPLES[name]
+
+
+def chip_colours(result: tk.Tokenized) -> list[int]:
+    return [4 if token in UNKNOWN_TOKENS and result.n_unknown else CHIP_CYCLE[group % len(CHIP_CYCLE)]
+            for token, group in zip(result.tokens, result.groups)]
+
+
+def show_tokens(result: tk.Tokenized, name: str) -> None:
+    """One tokenizer's card: name, what it is, counts, chips, notes on unknown and byte pieces."""
+    with st.container(border=True):
+        st.markdown(f"**{escape_markdown(name)}**")
+        st.caption(t(f"{KEY}.about_{result.kind}"))
+        st.markdown(t(f"{KEY}.stats", tokens=result.n_tokens, ratio=result.chars_per_token, vocab=result.vocab_size))
+        token_chips(result.tokens, result.ids, colour_by=chip_colours(result), max_chips=MAX_CHIPS)
+        if result.n_unknown:
+            st.warning(t(f"{KEY}.unknown_count", n=result.n_unknown), icon=":material/help:")
+        if result.byte_groups:
+            shown = [f"{escape_markdown(visible_whitespace(chars))} = {escape_markdown(' '.join(pieces))}"
+                     for chars, pieces in result.byte_groups[:3]]
+            st.caption(t(f"{KEY}.byte_note", examples=" · ".join(shown)))
+
+
+def text_controls() -> tuple[str, int, list[str]]:
+    st.markdown(t(f"{KEY}.examples"))
+    for column, name in zip(st.columns(len(EXAMPLES)), EXAMPLES):
+        column.button(t(f"{KEY}.example_{name}"), key=f"{KEY}_example_{name}", on_click=set_example, args=(name,),
+                      width="stretch")
+    text_column, option_column = st.columns([3, 2])
+    with text_column:
+        text = capped_text(t(f"{KEY}.text_label"), EXAMPLES["en"], f"{KEY}_text", max_chars=MAX_TEXT, height=130,
+                           help=t(f"{KEY}.text_help", n=MAX_TEXT))
+    with option_column:
+        vocab_size = st.select_slider(t(f"{KEY}.vocab_size"), tk.VOCAB_SIZES, value=tk.DEFAULT_VOCAB_SIZE,
+                                      key=f"{KEY}_vocab_size", help=t(f"{KEY}.vocab_size_help"))
+    kinds = st.multiselect(t(f"{KEY}.shown"), tk.KINDS, default=list(tk.KINDS), key=f"{KEY}_shown",
+                           format_func=option_labels(f"{KEY}.kind_"))
+    return text, vocab_size, kinds
+
+
+def user_section(text: str) -> tk.Tokenized | None:
+    """An optional tokenizer from a local folder or a Hugging Face id; offline unless the user opts in."""
+    with st.expander(t(f"{KEY}.user_title"), icon=":material/folder_open:"):
+        st.markdown(t(f"{KEY}.user_intro"))
+        spec_column, download_column, button_column = st.columns([3, 2, 1], vertical_alignment="bottom")
+        spec = spec_column.text_input(t(f"{KEY}.user_spec"), key=f"{KEY}_user_spec", max_chars=300,
+                                      placeholder=t(f"{KEY}.user_spec_placeholder"), help=t(f"{KEY}.user_spec_help"))
+        download = download_column.checkbox(t(f"{KEY}.user_download"), key=f"{KEY}_user_download",
+                                            help=t(f"{KEY}.user_download_help"))
+        if button_column.button(t(f"{KEY}.user_load"), key=f"{KEY}_user_load"):
+            state = {"spec": spec.strip(), "download": download, "error": None}
+            if not state["spec"]:
+                state["error"] = "empty"
+            else:
+                try:
+                    user_tokenizer(state["spec"], download)
+                except tk.UserTokenizerError as error:
+                    state["error"] = error.reason
+            st.session_state[USER_STATE] = state
+        state = st.session_state.get(USER_STATE)
+        if not state:
+            return None
+        if state["error"]:
+            st.error(t(f"{KEY}.user_error_{state['error']}", spec=escape_markdown(state["spec"])))
+            return None
+        result = tk.user_tokenize(user_tokenizer(state["spec"], state["download"]), text)
+        show_tokens(result, t(f"{KEY}.user_name", spec=state["spec"]))
+        return result
+
+
+def comparison(results: list[tuple[str, tk.Tokenized]]) -> None:
+    st.subheader(t(f"{KEY}.compare_title"))
+    st.markdown(t(f"{KEY}.compare_explain"))
+    names = [name for name, _ in results]
+    table_column, chart_column = st.columns([5, 4])
+    with table_column:
+        st.dataframe(pd.DataFrame({
+            t(f"{KEY}.col_tokenizer"): names,
+            t(f"{KEY}.col_vocab"): [r.vocab_size for _, r in results],
+            t(f"{KEY}.col_tokens"): [r.n_tokens for _, r in results],
+            t(f"{KEY}.col_chars"): [r.n_chars for _, r in results],
+            t(f"{KEY}.col_ratio"): [round(r.chars_per_token, 2) for _, r in results],
+            t(f"{KEY}.col_unknown"): [r.n_unknown for _, r in results],
+        }), hide_index=True, key=f"{KEY}_compare_table")
+    with chart_column:
+        st.plotly_chart(token_count_bars(
+            [chart_label(name, 30, show_whitespace=False) for name in names], [r.n_tokens for _, r in results],
+            [r.chars_per_token for _, r in results], title=t(f"{KEY}.chart_title"), x_title=t(f"{KEY}.col_tokens"),
+            hover_tokens=t(f"{KEY}.col_tokens"), hover_ratio=t(f"{KEY}.col_ratio"),
+        ), key=f"{KEY}_compare_chart")
+
+
+@st.fragment
+def bpe_step_through() -> None:
+    st.subheader(t(f"{KEY}.bpe_title"))
+    st.markdown(t(f"{KEY}.bpe_intro"))
+    text = capped_text(t(f"{KEY}.bpe_text"), BPE_DEFAULT, f"{KEY}_bpe_text", area=False, max_chars=MAX_BPE_TEXT,
+                       help=t(f"{KEY}.bpe_text_help", n=MAX_BPE_TEXT))
+    trace = merge_trace(text)
+    if not trace.initial:
+        st.info(t("common.empty_text"))
+        return
+    if not trace.steps:
+        st.info(t(f"{KEY}.bpe_no_merges"))
+        token_chips(trace.initial)
+        return
+    step = st.slider(t(f"{KEY}.bpe_step"), 0, len(trace.steps), min(5, len(trace.steps)), key=f"{KEY}_bpe_step")
+    tokens = trace.tokens_at(step)
+    if step == 0:
+        st.markdown(t(f"{KEY}.bpe_step_zero", n=len(trace.alphabet)))
+    else:
+        merge = trace.steps[step - 1]
+        left, right, new = (escape_markdown(visible_whitespace(piece)) for piece in (*merge.pair, merge.token))
+        st.markdown(t(f"{KEY}.bpe_step_info", step=step, left=left, right=right, token=new, count=merge.count))
+    st.markdown(t(f"{KEY}.bpe_tokens_now", tokens=len(tokens), chars=len(trace.initial)))
+    token_chips(tokens)
+    chart_column, table_column = st.columns([3, 2])
+    with chart_column:
+        counts = [len(trace.tokens_at(i)) for i in range(len(trace.steps) + 1)]
+        st.plotly_chart(merge_curve(counts, step, title=t(f"{KEY}.bpe_curve_title"), x_title=t(f"{KEY}.bpe_axis_merges"),
+                                    y_title=t(f"{KEY}.bpe_axis_tokens"), current_name=t(f"{KEY}.bpe_current")),
+                        key=f"{KEY}_bpe_chart")
+    with table_column:
+        done = trace.steps[:step]
+        st.dataframe(pd.DataFrame({
+            t(f"{KEY}.col_step"): list(range(1, step + 1)),
+            t(f"{KEY}.col_pair"): [" + ".join(visible_whitespace(p) for p in s.pair) for s in done],
+            t(f"{KEY}.col_new_token"): [visible_whitespace(s.token) for s in done],
+            t(f"{KEY}.col_count"): [s.count for s in done],
+        }), hide_index=True, height=300, key=f"{KEY}_bpe_table")
+    st.caption(t(f"{KEY}.bpe_rules"))
+
+
+@st.fragment
+def tradeoff_section(text: str) -> None:
+    st.subheader(t(f"{KEY}.tradeoff_title"))
+    st.markdown(t(f"{KEY}.tradeoff_intro"))
+    missing = tk.missing_tokenizers()
+    if missing:
+        st.info(t(f"{KEY}.tradeoff_missing", n=len(missing)))
+        if not st.button(t(f"{KEY}.tradeoff_train"), key=f"{KEY}_tradeoff_train", icon=":material/model_training:"):
+            return
+        train_with_progress(missing)
+    d_column, context_column = st.columns(2)
+    d_model = d_column.select_slider(t(f"{KEY}.d_model"), D_MODELS, value=768, key=f"{KEY}_d_model",
+                                     help=t(f"{KEY}.d_model_help"))
+    context = context_column.select_slider(t(f"{KEY}.context"), CONTEXTS, value=1024, key=f"{KEY}_context",
+                                           help=t(f"{KEY}.context_help"))
+    points = tradeoff_points(text)
+    sizes = list(tk.VOCAB_SIZES)
+    by_kind = {kind: [p for p in points if p.kind == kind] for kind in tk.TRAINED_KINDS}
+    if text.strip():
+        tokens = {kind_name(kind): [p.text_tokens for p in series] for kind, series in by_kind.items()}
+        tokens_title = t(f"{KEY}.tradeoff_tokens_title")
+    else:
+        tokens = {kind_name(kind): [p.heldout_tokens for p in series] for kind, series in by_kind.items()}
+        tokens_title = t(f"{KEY}.tradeoff_heldout_title", n=points[0].heldout_chars)
+    parameters = [tk.embedding_parameters(size, d_model) / 1e6 for size in sizes]
+    st.plotly_chart(vocab_tradeoff(
+        sizes, tokens, parameters, tokens_title=tokens_title,
+        parameters_title=t(f"{KEY}.tradeoff_params_title", d=d_model), x_title=t(f"{KEY}.axis_vocab"),
+        tokens_axis=t(f"{KEY}.col_tokens"), parameters_axis=t(f"{KEY}.axis_params"),
+        parameters_name=t(f"{KEY}.axis_params"),
+    ), key=f"{KEY}_tradeoff_chart")
+    rows = []
+    for kind, series in by_kind.items():
+        for point in series:
+            rows.append({
+                t(f"{KEY}.col_tokenizer"): kind_name(kind),
+                t(f"{KEY}.col_vocab"): point.actual_vocab_size,
+                t(f"{KEY}.col_tokens"): point.text_tokens,
+                t(f"{KEY}.col_heldout_ratio"): round(point.heldout_chars_per_token, 2),
+                t(f"{KEY}.col_context_chars", n=context): tk.characters_in_context(
+                    context, point.heldout_chars_per_token),
+                t(f"{KEY}.col_params"): tk.embedding_parameters(point.actual_vocab_size, d_model),
+            })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{KEY}_tradeoff_table")
+    st.markdown(t(f"{KEY}.tradeoff_explain"))
+
+
+page_header(KEY)
+text, vocab_size, kinds = text_controls()
+missing = tk.missing_tokenizers(sizes=(vocab_size,), kinds=[k for k in tk.TRAINED_KINDS if k in kinds])
+if missing or ("whitespace" in kinds and not tk.corpus_ready()):
+    train_with_progress(missing)
+results = [(kind_name(kind), tokenized(kind, text, vocab_size)) for kind in kinds] if text else []
+if not text:
+    st.info(t(f"{KEY}.empty_text"))
+elif not kinds:
+    st.info(t(f"{KEY}.none_selected"))
+for row_start in range(0, len(results), 2):
+    for column, (name, result) in zip(st.columns(2), results[row_start:row_start + 2]):
+        with column:
+            show_tokens(result, name)
+user_result = user_section(text) if text else None
+if user_result is not None:
+    results.append((t(f"{KEY}.user_name", spec=st.session_state[USER_STATE]["spec"]), user_result))
+if results:
+    comparison(results)
+bpe_step_through()
+tradeoff_section(text)
+what_to_notice(KEY)
+next_page_link(KEY)

@@ -1,0 +1,63 @@
+"""Tokenizers in the browser: an example button and the merge slider change their charts; typed HTML stays text."""
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, chart_signature, open_page, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+INJECTION = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> **bold** [link](http://x) 猫'
+COMPARE_CHART = 0  # the first Plotly chart on the page: tokens per tokenizer
+MERGE_CHART = 1  # the second: text length after each BPE merge
+
+
+def test_example_button_changes_the_comparison(page, app_url):
+    open_page(page, app_url, "tokenizers")
+    page.wait_for_selector(".js-plotly-plot")
+    before = chart_signature(page, COMPARE_CHART)
+    page.get_by_role("button", name="Chinese", exact=True).click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert "自然语言处理" in page.locator("[data-testid='stTextArea'] textarea").first.input_value()
+    assert chart_signature(page, COMPARE_CHART) != before
+
+
+def test_merge_slider_moves_the_step_through(page, app_url):
+    open_page(page, app_url, "tokenizers")
+    page.wait_for_selector(".js-plotly-plot")
+    before = chart_signature(page, MERGE_CHART)
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Merges done").get_by_role("slider")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert chart_signature(page, MERGE_CHART) != before
+    assert page.get_by_text("Merge 8:").count() == 1
+
+
+def test_html_in_text_is_shown_as_text(page, app_url):
+    open_page(page, app_url, "tokenizers")
+    box = page.locator("[data-testid='stTextArea'] textarea").first
+    box.fill(INJECTION)
+    box.press("Control+Enter")
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("[data-testid='stApp'] img[src='x']").count() == 0
+    assert page.locator("[data-testid='stApp'] a[href='http://x']").count() == 0
+    assert page.get_by_text("<img", exact=False).count() > 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_whole_page_screenshot(browser, app_url, lang):
+    """A tall window shows every section at once, to look at (saved as tokenizers-full-<lang>.png)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 5200})
+    page = context.new_page()
+    try:
+        open_page(page, app_url, "tokenizers", lang)
+        page.wait_for_selector(".js-plotly-plot")
+        assert_no_exception(page)
+        assert page.locator(".js-plotly-plot").count() >= 2
+        screenshot(page, f"tokenizers-full-{lang}")
+    finally:
+        context.close()
