@@ -12,7 +12,7 @@ from components.blocks_figures import (
     rope_rotation_figure,
 )
 from components.figures import bars, heatmap, lines
-from components.i18n import option_labels, t
+from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_seed
 from components.text import capped_text, escape_markdown
@@ -26,6 +26,7 @@ PARTS = ("embedding", "positions", "attention", "ffn", "norms")
 DEPTH_NORMS = ("layernorm", "rmsnorm")
 HEAD_DIMS = (16, 32, 64, 128)
 DEFAULT_PROMPT = "The history of"
+CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
 def format_bytes(n: float) -> str:
@@ -69,7 +70,7 @@ def switch_controls(n_head: int) -> lab.BlockChoices:
                                 format_func=option_labels(f"{KEY}.{name}_"), help=t(f"{KEY}.switch_{name}_help"))
     values["kv_group"] = st.select_slider(
         t(f"{KEY}.switch_kv_group"), groups, key=f"{KEY}_kv_group", help=t(f"{KEY}.switch_kv_group_help"),
-        format_func=lambda g: t(f"{KEY}.kv_group_option", kv=n_head // g, group=g))
+        format_func=lambda g, lang=current_language(): translate(f"{KEY}.kv_group_option", lang, kv=n_head // g, group=g))
     values["bias"] = st.toggle(t(f"{KEY}.switch_bias"), key=f"{KEY}_bias", help=t(f"{KEY}.switch_bias_help"))
     return lab.BlockChoices(**values)
 
@@ -218,9 +219,48 @@ def positions() -> None:
                             y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
 
 
+# -- 5. calculator -------------------------------------------------------------------------------
+
+
+@st.fragment
+def calculator() -> None:
+    st.subheader(t(f"{KEY}.calc_title"))
+    st.markdown(t(f"{KEY}.calc_intro"))
+    names = list(lab.params.PRESETS)
+    preset_column, context_column, bytes_column = st.columns([2, 2, 1])
+    name = preset_column.selectbox(t(f"{KEY}.calc_preset"), names, index=names.index("Llama-3-8B"),
+                                   key=f"{KEY}_calc_preset")
+    context = context_column.select_slider(t(f"{KEY}.calc_context"), CONTEXTS, value=8192, key=f"{KEY}_calc_context",
+                                           format_func=lambda c: f"{c:,}")
+    bytes_per_value = bytes_column.radio(t(f"{KEY}.calc_bytes"), (2, 1, 4), key=f"{KEY}_calc_bytes",
+                                         format_func=option_labels(f"{KEY}.calc_bytes_"))
+    costs = lab.preset_costs(name, context, list(CONTEXTS), bytes_per_value)
+    at_context = CONTEXTS.index(context)
+    columns = st.columns(4)
+    columns[0].metric(t(f"{KEY}.metric_parameters"), format_count(costs.parameters),
+                      help=t(f"{KEY}.calc_parameters_help", n=f"{costs.parameters:,}"))
+    columns[1].metric(t(f"{KEY}.metric_kv_token"), format_bytes(costs.kv_bytes_per_token))
+    columns[2].metric(t(f"{KEY}.metric_kv_context", n=f"{context:,}"), format_bytes(costs.kv_bytes))
+    columns[3].metric(t(f"{KEY}.calc_flops", n=f"{context:,}"),
+                      format_count(costs.flops_fixed[at_context] + costs.flops_attention[at_context]),
+                      help=t(f"{KEY}.calc_flops_help"))
+    left, right = st.columns(2)
+    left.plotly_chart(lines(CONTEXTS, {preset: lab.preset_parameters_by_context(preset, list(CONTEXTS))
+                                       for preset in names},
+                            title=t(f"{KEY}.calc_params_chart"), x_title=t(f"{KEY}.calc_context_axis"),
+                            y_title=t(f"{KEY}.parameters_axis"), log_y=True).update_xaxes(type="log"),
+                      key=f"{KEY}_calc_params_chart")
+    right.plotly_chart(lines(CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
+                                        t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
+                             title=t(f"{KEY}.calc_flops_chart", name=name), x_title=t(f"{KEY}.calc_context_axis"),
+                             y_title=t(f"{KEY}.calc_flops_axis"), log_y=True).update_xaxes(type="log"),
+                       key=f"{KEY}_calc_flops_chart")
+
+
 page_header(KEY)
 two_blocks()
 deep_stack()
 positions()
+calculator()
 what_to_notice(KEY)
 next_page_link(KEY)

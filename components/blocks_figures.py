@@ -64,25 +64,40 @@ def _rows(drawing: BlockDrawing) -> list[tuple[str, int]]:
     return start + inside + final + [("head", 9)]
 
 
-def _box(fig: go.Figure, x: float, y: float, text: str, fill: str, changed: bool) -> None:
+class _Canvas:
+    """Shapes and annotations collected as plain dicts and handed to plotly once: adding
+    them one by one through fig.add_shape re-validates the whole layout each time."""
+
+    def __init__(self):
+        self.shapes: list[dict] = []
+        self.annotations: list[dict] = []
+
+    def add_shape(self, **shape) -> None:
+        self.shapes.append(shape)
+
+    def add_annotation(self, **annotation) -> None:
+        self.annotations.append(annotation)
+
+
+def _box(fig: _Canvas, x: float, y: float, text: str, fill: str, changed: bool) -> None:
     fig.add_shape(type="rect", x0=x - BOX_WIDTH / 2, x1=x + BOX_WIDTH / 2, y0=y - BOX_HEIGHT / 2,
                   y1=y + BOX_HEIGHT / 2, fillcolor=fill, layer="below",
                   line=dict(color=CHANGED_BORDER if changed else BORDER, width=3.5 if changed else 1))
     fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=12, color="#1f2933"))
 
 
-def _add_node(fig: go.Figure, x: float, y: float) -> None:
+def _add_node(fig: _Canvas, x: float, y: float) -> None:
     fig.add_shape(type="circle", x0=x - ADD_RADIUS / 2.2, x1=x + ADD_RADIUS / 2.2, y0=y - ADD_RADIUS,
                   y1=y + ADD_RADIUS, fillcolor="white", line=dict(color=RESIDUAL, width=1.5))
     fig.add_annotation(x=x, y=y, text="+", showarrow=False, font=dict(size=16, color=RESIDUAL))
 
 
-def _arrow(fig: go.Figure, x: float, y_from: float, y_to: float, colour: str = ARROW) -> None:
+def _arrow(fig: _Canvas, x: float, y_from: float, y_to: float, colour: str = ARROW) -> None:
     fig.add_annotation(x=x, y=y_to, ax=x, ay=y_from, xref="x", yref="y", axref="x", ayref="y", text="",
                        showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.5, arrowcolor=colour)
 
 
-def _draw_column(fig: go.Figure, x: float, drawing: BlockDrawing) -> None:
+def _draw_column(fig: _Canvas, x: float, drawing: BlockDrawing) -> None:
     rows = _rows(drawing)
     labels = drawing.labels
     fig.add_annotation(x=x, y=10.0, text=f"<b>{drawing.title}</b>", showarrow=False, font=dict(size=15))
@@ -115,10 +130,11 @@ def _draw_column(fig: go.Figure, x: float, drawing: BlockDrawing) -> None:
 
 def block_diagrams(left: BlockDrawing, right: BlockDrawing, *, legend: str, height: int = 660) -> go.Figure:
     """Two blocks side by side, bottom (tokens) to top (next-token scores)."""
-    fig = go.Figure()
+    canvas = _Canvas()
     for x, drawing in zip(COLUMN_CENTRES, (left, right)):
-        _draw_column(fig, x, drawing)
-    fig.add_annotation(x=1.15, y=-0.7, text=legend, showarrow=False, font=dict(size=11, color=CHANGED_BORDER))
+        _draw_column(canvas, x, drawing)
+    canvas.add_annotation(x=1.15, y=-0.7, text=legend, showarrow=False, font=dict(size=11, color=CHANGED_BORDER))
+    fig = go.Figure(layout=dict(shapes=canvas.shapes, annotations=canvas.annotations))
     fig.update_xaxes(visible=False, range=[0.0, 2.3], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1.0, 10.4], fixedrange=True)
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=5, b=5), font=FONT, showlegend=False,

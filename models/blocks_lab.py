@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models import params
 from models.blocks import default_kv_heads
 from models.gpt import GPT, GPTConfig
 from models.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
@@ -104,30 +105,19 @@ class BlockStats:
 
 
 def count_parameters(config: GPTConfig) -> BlockStats:
-    """Parameters by part, added up from the shapes the core's GPT creates (a test checks the
-    sum against a GPT built on the meta device), and KV bytes per token in KV_DTYPE."""
-    C, L, H = config.n_embd, config.n_layer, config.ffn_hidden
-    kv_width = config.n_kv_head * config.head_dim  # K and V are narrower than Q with GQA
-    bias = config.bias
-    attention = 2 * C * C + 2 * C * kv_width + (2 * C + 2 * kv_width if bias else 0)  # W_Q, W_O, W_K, W_V
-    if config.ffn == "swiglu":
-        ffn = 3 * C * H + (2 * H + C if bias else 0)  # gate, up, down
-    else:
-        ffn = 2 * C * H + (H + C if bias else 0)  # up, down
-    one_norm = 2 * C if config.norm == "layernorm" and bias else C  # scale (and shift)
-    block_norms = 2 * one_norm
-    final_norm = one_norm if config.norm_placement == "pre" else 0  # post-norm blocks end normed
-    embedding = config.vocab_size * C  # tied: the LM head reuses it
-    lm_head = 0 if config.tie_embeddings else config.vocab_size * C
-    positions = config.block_size * C if config.positions == "learned" else 0
-    per_block = attention + ffn + block_norms
+    """Parameters by part and KV bytes per token, from models.params (a test checks the
+    sums against the core's GPT built on the meta device and against its KVCache)."""
+    shape = params.shape_of(config)
+    parts = params.count_parameters(shape)
+    one_block = params.count_parameters(replace(shape, n_layer=1))["total"]
+    no_block = params.count_parameters(replace(shape, n_layer=0))["total"]
     bytes_per_number = torch.empty((), dtype=KV_DTYPE).element_size()
     return BlockStats(
-        total=embedding + lm_head + positions + L * per_block + final_norm,
-        embedding=embedding + lm_head, positions=positions, attention=L * attention, ffn=L * ffn,
-        norms=L * block_norms + final_norm, per_block=per_block,
-        kv_bytes_per_token=2 * L * kv_width * bytes_per_number,  # K and V, every layer
-        n_layer=L, n_head=config.n_head, n_kv_head=config.n_kv_head, head_dim=config.head_dim, ffn_hidden=H,
+        total=parts["total"], embedding=parts["embeddings"] + parts["head"], positions=parts["positions"],
+        attention=parts["attention"], ffn=parts["ffn"], norms=parts["norms"], per_block=one_block - no_block,
+        kv_bytes_per_token=params.kv_cache_bytes_per_token(shape, bytes_per_number),
+        n_layer=config.n_layer, n_head=config.n_head, n_kv_head=config.n_kv_head, head_dim=config.head_dim,
+        ffn_hidden=config.ffn_hidden,
     )
 
 
@@ -140,6 +130,35 @@ def parameters_by_context(config: GPTConfig, contexts: list[int]) -> list[int]:
     """Total parameters of the same model at several context lengths: constant, except for
     the learned position table (context x width)."""
     return [count_parameters(replace(config, block_size=context)).total for context in contexts]
+
+
+def preset_parameters_by_context(name: str, contexts: list[int]) -> list[int]:
+    """Total parameters of a published model (models.params.PRESETS) if its context were
+    each of ``contexts``: only a learned position table grows."""
+    shape = params.PRESETS[name]
+    return [params.count_parameters(replace(shape, context=context))["total"] for context in contexts]
+
+
+@dataclass(frozen=True)
+class PresetCosts:
+    """What a published model costs: parameters, KV cache and forward FLOPs per new token."""
+
+    parameters: int
+    kv_bytes_per_token: int
+    kv_bytes: int  # for one sequence of ``context`` tokens
+    flops_fixed: list[int]  # per token, per context: the weight matrices (no dependence on context)
+    flops_attention: list[int]  # per token, per context: q . k and the weighted sum of values
+
+
+def preset_costs(name: str, context: int, contexts: list[int], bytes_per_value: int = 2) -> PresetCosts:
+    shape = params.PRESETS[name]
+    kv = params.kv_cache_bytes_per_token(shape, bytes_per_value)
+    flops = [params.flops_per_token(shape, c) for c in contexts]
+    return PresetCosts(
+        parameters=params.count_parameters(shape)["total"], kv_bytes_per_token=kv, kv_bytes=kv * context,
+        flops_fixed=[f["total"] - f["attention_scores"] for f in flops],
+        flops_attention=[f["attention_scores"] for f in flops],
+    )
 
 
 # -- deep stacks at initialisation ---------------------------------------------------------

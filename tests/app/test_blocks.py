@@ -1,0 +1,94 @@
+"""2017 vs 2024 block page: every control moves, in both languages; the numbers shown are the core's."""
+
+import pytest
+
+from models import blocks_lab as lab
+from tests.app.conftest import assert_clean, open_page
+
+PAGE = "app_pages/blocks.py"
+KEY = "blocks"
+
+
+def millions(n: int) -> str:
+    return f"{n / 1e9:,.2f}B" if n >= 1e9 else f"{n / 1e6:,.2f}M"
+
+
+def metric(at, index):
+    return at.metric[index].value
+
+
+def current_choices(at) -> lab.BlockChoices:
+    return lab.BlockChoices(**{name: at.session_state[f"{KEY}_{name}"]
+                               for name in ("norm_placement", "norm", "positions", "kv_group", "ffn", "bias")})
+
+
+def test_every_control(lang):
+    at = open_page(PAGE, lang)
+    for size in lab.SIZES:
+        at.selectbox(key=f"{KEY}_size").set_value(size).run()
+        assert_clean(at)
+        assert metric(at, 0) == millions(lab.block_stats(size, current_choices(at)).total)
+    at.selectbox(key=f"{KEY}_size").set_value("gpt2_small").run()
+    at.button(key=f"{KEY}_all_2017").click().run()
+    assert_clean(at)
+    assert current_choices(at) == lab.BlockChoices.style_2017()
+    assert metric(at, 0) == millions(lab.block_stats("gpt2_small", lab.BlockChoices.style_2017()).total)
+    for name, value in (("norm_placement", "pre"), ("norm", "rmsnorm"), ("positions", "learned"),
+                        ("positions", "rope"), ("ffn", "swiglu")):
+        at.radio(key=f"{KEY}_{name}").set_value(value).run()
+        assert_clean(at)
+        assert metric(at, 0) == millions(lab.block_stats("gpt2_small", current_choices(at)).total)
+    for group in (3, 12):
+        at.select_slider(key=f"{KEY}_kv_group").set_value(group).run()
+        assert_clean(at)
+        stats = lab.block_stats("gpt2_small", current_choices(at))
+        assert stats.n_kv_head == 12 // group
+    at.toggle(key=f"{KEY}_bias").set_value(False).run()
+    assert_clean(at)
+    at.button(key=f"{KEY}_all_2024").click().run()
+    assert_clean(at)
+    assert current_choices(at) == lab.BlockChoices.style_2024()
+
+    at.slider(key=f"{KEY}_depth_layers").set_value(6).run()
+    assert_clean(at)
+    at.radio(key=f"{KEY}_depth_norm").set_value("rmsnorm").run()
+    assert_clean(at)
+    at.radio(key=f"{KEY}_depth_init").set_value("gpt2").run()
+    assert_clean(at)
+    post = lab.depth_norms("post", 6, norm="rmsnorm", init="gpt2")
+    pre = lab.depth_norms("pre", 6, norm="rmsnorm", init="gpt2")
+    assert metric(at, 4) == f"{lab.last_layer_gradient_ratio(post, pre):.2f}×"
+
+    at.slider(key=f"{KEY}_rope_length").set_value(12).run()
+    assert_clean(at)
+    at.select_slider(key=f"{KEY}_rope_head_dim").set_value(64).run()
+    at.slider(key=f"{KEY}_rope_pair").set_value(20).run()
+    assert_clean(at)
+    at.radio(key=f"{KEY}_scores_method").set_value("sinusoidal").run()
+    assert_clean(at)
+    expected = lab.relative_scores(12, 64, "sinusoidal").diagonal_spread
+    assert metric(at, 8) == f"{expected:.2g}"
+
+
+def test_default_numbers_are_the_cores():
+    at = open_page(PAGE)
+    stats = lab.block_stats("tiny", lab.BlockChoices.style_2024())
+    assert metric(at, 0) == millions(stats.total)
+    assert metric(at, 2) == f"{stats.kv_bytes_per_token / 1024:,.1f} KiB"
+    post, pre = lab.depth_norms("post", 24), lab.depth_norms("pre", 24)
+    assert metric(at, 4) == f"{lab.last_layer_gradient_ratio(post, pre):.2f}×"
+    assert float(metric(at, 8)) < 1e-4  # RoPE: only the distance matters
+
+
+def test_impossible_combinations_are_adjusted_not_errors():
+    at = open_page(PAGE)
+    at.selectbox(key=f"{KEY}_size").set_value("gpt2_small").run()
+    at.select_slider(key=f"{KEY}_kv_group").set_value(3).run()
+    at.selectbox(key=f"{KEY}_size").set_value("tiny").run()  # 8 heads: a group of 3 does not exist
+    assert_clean(at)
+    assert at.session_state[f"{KEY}_kv_group"] in lab.kv_group_options(8)
+    at.select_slider(key=f"{KEY}_rope_head_dim").set_value(128).run()
+    at.slider(key=f"{KEY}_rope_pair").set_value(60).run()
+    at.select_slider(key=f"{KEY}_rope_head_dim").set_value(16).run()  # only 8 pairs now
+    assert_clean(at)
+    assert at.slider(key=f"{KEY}_rope_pair").value == 7
