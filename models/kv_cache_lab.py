@@ -25,6 +25,7 @@ import torch
 
 from models.device import synchronize
 from models.gpt import GPT, GPTConfig
+from models.params import PRESETS, ModelShape, kv_cache_bytes_per_token, with_kv_heads
 
 # The larger random-weight model: GPT-2-style (pre-LayerNorm, learned positions, GELU).
 LARGE_VOCAB = 8192
@@ -241,39 +242,45 @@ def compare_generation(model: GPT, prompt_ids: list[int], new_tokens: int,
 # -- cache size: multi-head vs grouped-query vs multi-query attention ------------------
 
 
+DECODER_PRESETS = ("GPT-1", "GPT-2 small", "GPT-3 175B", "Llama-3-8B")  # models that generate, so cache
+
+
 @dataclass(frozen=True)
 class KVVariant:
     """One choice of K/V heads for a model, and what it costs to cache."""
 
+    model: str
     variant: str  # "mha", "gqa" or "mqa"
     n_kv_head: int
+    published: bool  # the model was built this way
     bytes_per_token: int
     bytes_for_context: int
-
-
-def kv_bytes_per_token(n_layer: int, n_kv_head: int, head_dim: int, bytes_per_value: int = 2) -> int:
-    """K and V, every layer, every K/V head: 2 x L x H_kv x D values per token."""
-    return 2 * n_layer * n_kv_head * head_dim * bytes_per_value
 
 
 def gqa_heads(n_head: int, published_kv_heads: int) -> int:
     """The grouped-query head count to show: the model's own when it uses GQA, else n_head / 4."""
     if 1 < published_kv_heads < n_head:
         return published_kv_heads
-    for groups in (4, 2, 3):
-        if n_head % groups == 0 and n_head // groups > 1:
-            return n_head // groups
-    return max(1, n_head // 2)
+    for group in (4, 2, 3):
+        if n_head % group == 0 and n_head // group > 1:
+            return n_head // group
+    return 1
 
 
-def attention_variants(n_layer: int, n_head: int, head_dim: int, published_kv_heads: int,
-                       context: int, bytes_per_value: int = 2) -> list[KVVariant]:
+def attention_variants(shape: ModelShape, context: int, bytes_per_value: int = 2) -> list[KVVariant]:
     """Cache size with every query head its own K/V (MHA), groups sharing (GQA), all sharing one (MQA)."""
     if context < 1:
         raise ValueError(f"context must be at least 1 token, got {context}")
-    heads = {"mha": n_head, "gqa": gqa_heads(n_head, published_kv_heads), "mqa": 1}
+    heads = {"mha": shape.n_head, "gqa": gqa_heads(shape.n_head, shape.n_kv_head), "mqa": 1}
     variants = []
-    for variant, n_kv in heads.items():
-        per_token = kv_bytes_per_token(n_layer, n_kv, head_dim, bytes_per_value)
-        variants.append(KVVariant(variant, n_kv, per_token, per_token * context))
+    for variant, n_kv_head in heads.items():
+        per_token = kv_cache_bytes_per_token(with_kv_heads(shape, n_kv_head), bytes_per_value)
+        variants.append(KVVariant(shape.name, variant, n_kv_head, n_kv_head == shape.n_kv_head,
+                                  per_token, per_token * context))
     return variants
+
+
+def preset_variants(context: int, bytes_per_value: int = 2,
+                    names: tuple[str, ...] = DECODER_PRESETS) -> list[KVVariant]:
+    """MHA / GQA / MQA cache sizes for the published decoder presets of models.params."""
+    return [variant for name in names for variant in attention_variants(PRESETS[name], context, bytes_per_value)]

@@ -12,13 +12,14 @@ from models.kv_cache_lab import (
     compare_generation,
     greedy_with_cache,
     gqa_heads,
-    kv_bytes_per_token,
     large_config,
     macs_per_token,
     max_new_tokens,
     random_model,
+    preset_variants,
     uncached_macs,
 )
+from models.params import PRESETS, kv_cache_bytes_per_token, shape_of
 
 PROMPT = [5, 17, 42, 7]
 
@@ -56,7 +57,7 @@ def test_cache_bytes_grow_by_a_fixed_amount_per_token():
     model = random_model(config)
     result = compare_generation(model, PROMPT, 6)
     per_token = 2 * 3 * 2 * 8 * 4  # K and V, 3 layers, 2 K/V heads, head size 8, float32
-    assert result.bytes_per_token == per_token == kv_bytes_per_token(3, 2, 8, 4)
+    assert result.bytes_per_token == per_token == kv_cache_bytes_per_token(shape_of(config), 4)
     # after step s the cache holds the prompt and the first s generated tokens
     assert result.with_cache.cache_bytes == [(4 + s) * per_token for s in range(6)]
     assert result.without_cache.cache_bytes == [0] * 6
@@ -117,24 +118,35 @@ def test_kv_bytes_equal_a_transformers_llama_cache():
     with torch.no_grad():
         cache = model(torch.arange(T)[None], use_cache=True).past_key_values
     total = sum(layer.keys.nbytes + layer.values.nbytes for layer in cache.layers)
-    assert total == kv_bytes_per_token(3, 2, 8, bytes_per_value=4) * T
+    assert total == 2 * 3 * 2 * 8 * 4 * T  # K and V, 3 layers, 2 K/V heads, head size 8, float32
     ours = KVCache(n_layer=3, batch_size=1, n_kv_head=2, max_len=T, head_dim=8)
     assert ours.nbytes == total
 
 
 def test_llama_3_8b_cache_sizes():
     # 32 layers, 32 query heads, 8 K/V heads, head size 128, 16-bit numbers
-    variants = {v.variant: v for v in attention_variants(32, 32, 128, 8, context=8192)}
+    variants = {v.variant: v for v in attention_variants(PRESETS["Llama-3-8B"], context=8192)}
     assert variants["gqa"].n_kv_head == 8 and variants["mha"].n_kv_head == 32 and variants["mqa"].n_kv_head == 1
+    assert variants["gqa"].published and not variants["mha"].published
     assert variants["gqa"].bytes_per_token == 128 * 1024  # 128 KiB per token
     assert variants["gqa"].bytes_for_context == 2**30  # 1 GiB for 8,192 tokens
     assert variants["mha"].bytes_for_context == 4 * 2**30
     assert variants["mha"].bytes_per_token == 32 * variants["mqa"].bytes_per_token
 
 
+def test_gpt2_small_cache_and_the_presets_table():
+    # GPT-2 small: 12 layers x 12 heads x 64, MHA as published: 36 KiB per token in 16-bit numbers
+    rows = preset_variants(1024)
+    gpt2 = {v.variant: v for v in rows if v.model == "GPT-2 small"}
+    assert gpt2["mha"].published and gpt2["mha"].bytes_per_token == 2 * 12 * 12 * 64 * 2
+    assert gpt2["gqa"].n_kv_head == 3
+    assert len(rows) == 12 and sum(v.published for v in rows) == 4
+    assert preset_variants(1024, 4)[0].bytes_per_token == 2 * rows[0].bytes_per_token
+
+
 def test_gqa_head_count_for_models_published_with_mha():
-    assert gqa_heads(12, 12) == 3  # GPT-2 small: show 4 query heads per K/V head
+    assert gqa_heads(12, 12) == 3  # show 4 query heads per K/V head
     assert gqa_heads(96, 96) == 24
     assert gqa_heads(32, 8) == 8  # published GQA is kept
     with pytest.raises(ValueError):
-        attention_variants(2, 4, 8, 4, context=0)
+        attention_variants(PRESETS["GPT-1"], context=0)

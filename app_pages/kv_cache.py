@@ -1,0 +1,204 @@
+"""KV cache: greedy generation timed with and without the cache, and how big the cache gets."""
+
+import pandas as pd
+import streamlit as st
+
+from components.i18n import option_labels, t
+from components.kv_cache_figures import cache_bytes_line, timing_lines, variant_bars
+from components.layout import next_page_link, page_header, what_to_notice
+from components.settings import current_device
+from components.text import capped_text, escape_markdown
+from models.device import available_devices
+from models.params import count_parameters, shape_of
+from models.kv_cache_lab import (
+    BYTES_PER_VALUE,
+    LARGE_LAYERS,
+    LARGE_WIDTHS,
+    compare_generation,
+    large_config,
+    max_new_tokens,
+    preset_variants,
+    random_model,
+)
+
+KEY = "kv_cache"
+DEFAULT_PROMPT = "The history of"
+MODELS = ("2024", "2017", "large")
+CONTEXTS = (512, 1024, 2048, 4096, 8192, 32768, 131072)
+VARIANTS = ("mha", "gqa", "mqa")
+RESULT = f"{KEY}_result"
+GIB = 2**30
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def bundled_on(style: str, device: str):
+    """The bundled tiny GPT on ``device``: the shared CPU copy, or a private copy moved to the GPU."""
+    import copy
+
+    from components.loaders import load_tiny_gpt
+
+    model = load_tiny_gpt(style).model
+    return model if device == "cpu" else copy.deepcopy(model).to(device)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def large_on(layers: int, width: int, device: str):
+    return random_model(large_config(layers, width), seed=0, device=device)
+
+
+def parameters(config) -> int:
+    return count_parameters(shape_of(config))["total"]
+
+
+@st.cache_resource(show_spinner=False)
+def tokenizer():
+    from models.tiny_gpt import load_tokenizer
+
+    return load_tokenizer()
+
+
+def choose_model(device: str):
+    """(config, a function that returns the model, its name); the large model is built only when run."""
+    choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
+                      format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
+    if choice != "large":
+        config = bundled_on(choice, device).config
+        st.caption(t(f"{KEY}.tiny_caption", layers=config.n_layer, width=config.n_embd, heads=config.n_head,
+                     kv_heads=config.n_kv_head, context=config.block_size, params=parameters(config) / 1e6))
+        return config, lambda: bundled_on(choice, device), t(f"{KEY}.model_{choice}")
+    left, right = st.columns(2)
+    layers = left.select_slider(t(f"{KEY}.layers"), LARGE_LAYERS, value=12, key=f"{KEY}_layers")
+    width = right.select_slider(t(f"{KEY}.width"), LARGE_WIDTHS, value=768, key=f"{KEY}_width")
+    config = large_config(layers, width)
+    st.caption(t(f"{KEY}.large_caption", layers=layers, width=width, heads=config.n_head, vocab=config.vocab_size,
+                 params=parameters(config) / 1e6))
+    return config, lambda: large_on(layers, width, device), f"{t(f'{KEY}.model_large')} ({layers} x {width})"
+
+
+def run_controls():
+    st.subheader(t(f"{KEY}.run_title"))
+    st.markdown(t(f"{KEY}.run_explain"))
+    devices = available_devices()
+    st.session_state.setdefault(f"{KEY}_device", current_device().type if current_device().type in devices else "cpu")
+    model_column, prompt_column, device_column = st.columns([3, 3, 1])
+    with device_column:
+        device = st.selectbox(t(f"{KEY}.device_label"), devices, key=f"{KEY}_device", help=t(f"{KEY}.device_help"))
+    with model_column:
+        config, get_model, model_name = choose_model(device)
+    with prompt_column:
+        text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000)
+        asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 64, key=f"{KEY}_new_tokens",
+                          help=t(f"{KEY}.new_tokens_help"))
+    ids = tokenizer().encode(text).ids if text.strip() else []
+    if not ids:
+        st.info(t(f"{KEY}.prompt_empty"))
+        return None
+    limit = max_new_tokens(config, len(ids))
+    if limit == 0:
+        st.warning(t(f"{KEY}.no_room"))
+        return None
+    if asked > limit:
+        st.warning(t(f"{KEY}.tokens_capped", asked=asked, n=limit, context=config.block_size))
+    return get_model, model_name, ids, min(asked, limit), device
+
+
+def run(get_model, model_name, ids, new_tokens, device):
+    request = (model_name, tuple(ids), new_tokens, device)
+    label = t(f"{KEY}.result_settings", model=model_name, tokens=new_tokens, prompt=len(ids), device=device)
+    if st.button(t(f"{KEY}.run_button"), key=f"{KEY}_run", type="primary", icon=":material/timer:"):
+        bar = st.progress(0.0, text=t(f"{KEY}.progress", done=0, total=2 * new_tokens))
+
+        def progress(done, total):
+            if done == total or done % 4 == 0:
+                bar.progress(done / total, text=t(f"{KEY}.progress", done=done, total=total))
+
+        model = get_model()
+        result = compare_generation(model, ids, new_tokens, progress)
+        bar.empty()
+        st.session_state[RESULT] = {"request": request, "label": label, "result": result,
+                                    "decodable": model.config.vocab_size == tokenizer().get_vocab_size()}
+    stored = st.session_state.get(RESULT)
+    if stored is None:
+        st.info(t(f"{KEY}.press_run"))
+        return
+    if stored["request"] != request:
+        st.warning(t(f"{KEY}.stale_result", settings=stored["label"]))
+    show_result(stored)
+
+
+def show_output(title, tokens, decodable):
+    st.markdown(f"**{title}**")
+    st.markdown(escape_markdown(tokenizer().decode(tokens)) if decodable else f"`{' '.join(map(str, tokens))}`")
+
+
+def show_result(stored):
+    result = stored["result"]
+    st.caption(stored["label"])
+    metrics = st.columns(4)
+    metrics[0].metric(t(f"{KEY}.metric_speedup"), t(f"{KEY}.metric_speedup_value", x=result.speedup))
+    metrics[1].metric(t(f"{KEY}.metric_with"), t(f"{KEY}.seconds_value", s=result.total_with))
+    metrics[2].metric(t(f"{KEY}.metric_without"), t(f"{KEY}.seconds_value", s=result.total_without))
+    metrics[3].metric(t(f"{KEY}.metric_cache"), f"{result.with_cache.cache_bytes[-1] / 1024:,.1f} KiB",
+                      help=t(f"{KEY}.metric_cache_help"))
+    names = dict(with_name=t(f"{KEY}.with_name"), without_name=t(f"{KEY}.without_name"),
+                 x_title=t(f"{KEY}.position_axis"))
+    left, middle, right = st.columns(3)
+    left.plotly_chart(timing_lines(result.positions, result.with_cache.seconds, result.without_cache.seconds,
+                                   title=t(f"{KEY}.latency_title"), y_title=t(f"{KEY}.latency_axis"), **names),
+                      key=f"{KEY}_latency_chart")
+    middle.plotly_chart(timing_lines(result.positions, result.cumulative_with, result.cumulative_without,
+                                     title=t(f"{KEY}.cumulative_title"), y_title=t(f"{KEY}.cumulative_axis"), **names),
+                        key=f"{KEY}_cumulative_chart")
+    right.plotly_chart(cache_bytes_line(result.positions, result.with_cache.cache_bytes, title=t(f"{KEY}.cache_title"),
+                                        x_title=t(f"{KEY}.position_axis"), y_title=t(f"{KEY}.cache_axis")),
+                       key=f"{KEY}_cache_chart")
+    st.caption(t(f"{KEY}.first_token_note") + " " + t(f"{KEY}.bytes_per_token", bytes=result.bytes_per_token))
+    if result.identical:
+        st.success(t(f"{KEY}.identical", n=len(result.with_cache.tokens)), icon=":material/equal:")
+    else:
+        st.warning(t(f"{KEY}.different", index=result.first_difference + 1))
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        show_output(t(f"{KEY}.output_with"), result.with_cache.tokens, stored["decodable"])
+    with right, st.container(border=True):
+        show_output(t(f"{KEY}.output_without"), result.without_cache.tokens, stored["decodable"])
+
+
+@st.fragment
+def variants_section():
+    st.subheader(t(f"{KEY}.variants_title"))
+    st.markdown(t(f"{KEY}.variants_explain"))
+    context_column, dtype_column, scale_column = st.columns([3, 2, 1])
+    context = context_column.select_slider(t(f"{KEY}.context_label"), CONTEXTS, value=8192, key=f"{KEY}_context",
+                                           format_func=lambda n: f"{n:,}")
+    dtype = dtype_column.selectbox(t(f"{KEY}.dtype_label"), tuple(BYTES_PER_VALUE), index=1, key=f"{KEY}_dtype",
+                                   format_func=option_labels(f"{KEY}.dtype_"))
+    log_y = scale_column.toggle(t(f"{KEY}.log_scale"), value=True, key=f"{KEY}_log")
+    rows = preset_variants(context, BYTES_PER_VALUE[dtype])
+    models = list(dict.fromkeys(row.model for row in rows))
+    series = {t(f"{KEY}.variant_{v}"): [row.bytes_for_context / GIB for row in rows if row.variant == v]
+              for v in VARIANTS}
+    chart_column, table_column = st.columns([1, 1])
+    chart_column.plotly_chart(variant_bars(models, series, title=t(f"{KEY}.variants_chart_title", context=context),
+                                           y_title=t(f"{KEY}.gib_axis"), log_y=log_y, value_format=",.3f"),
+                              key=f"{KEY}_variants_chart")
+    table = pd.DataFrame({
+        t(f"{KEY}.col_model"): [row.model for row in rows],
+        t(f"{KEY}.col_variant"): [("● " if row.published else "") + row.variant.upper() for row in rows],
+        t(f"{KEY}.col_kv_heads"): [row.n_kv_head for row in rows],
+        t(f"{KEY}.col_per_token"): [row.bytes_per_token / 1024 for row in rows],
+        t(f"{KEY}.col_context"): [row.bytes_for_context / GIB for row in rows],
+    })
+    table_column.dataframe(table, hide_index=True, height=460, key=f"{KEY}_variants_table",
+                           column_config={t(f"{KEY}.col_per_token"): st.column_config.NumberColumn(format="%.1f"),
+                                          t(f"{KEY}.col_context"): st.column_config.NumberColumn(format="%.3f")})
+    table_column.caption(t(f"{KEY}.table_caption"))
+
+
+page_header(KEY)
+chosen = run_controls()
+if chosen is not None:
+    run(*chosen)
+variants_section()
+what_to_notice(KEY)
+next_page_link(KEY)
