@@ -72,7 +72,9 @@ def show_reach(settings, view):
     left, right = st.columns(2)
     with left:
         layers = st.slider(t(f"{KEY}.layers"), 1, MAX_LAYERS, 2, key=f"{KEY}_layers")
-        query = st.slider(t(f"{KEY}.query"), 0, T - 1, T - 1, key=f"{KEY}_query")
+        if st.session_state.get(f"{KEY}_query", T) > T - 1:  # first visit, or the sequence got shorter
+            st.session_state[f"{KEY}_query"] = T - 1
+        query = st.slider(t(f"{KEY}.query"), 0, T - 1, key=f"{KEY}_query")
         st.plotly_chart(mask_figure(reach_for(settings, layers), title=t(f"{KEY}.reach_mask_title", k=layers),
                                     x_title=t(f"{KEY}.key_axis"), y_title=t(f"{KEY}.query_axis"),
                                     hover_yes=t(f"{KEY}.reachable"), hover_no=t(f"{KEY}.unreachable"),

@@ -51,13 +51,10 @@ def pattern_gallery(patterns: dict[str, np.ndarray], titles: dict[str, str], sel
                       row=index // columns + 1, col=index % columns + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", constrain="domain")
-    for index, name in enumerate(names):
-        if name == selected:
-            for update in (fig.update_xaxes, fig.update_yaxes):
-                update(showline=True, linecolor=GLOBAL_COLOUR, linewidth=3, mirror=True,
-                       row=index // columns + 1, col=index % columns + 1)
+    for annotation, name in zip(fig.layout.annotations, names):
+        if name == selected:  # the chosen pattern: its title in bold and in the highlight colour
+            annotation.update(text=f"<b>▶ {titles[name]}</b>", font=dict(color=GLOBAL_COLOUR, size=14))
     fig.update_layout(height=230 * rows + 40, margin=dict(l=10, r=10, t=40, b=10), font=FONT)
-    fig.update_annotations(font=dict(size=13))
     return fig
 
 
