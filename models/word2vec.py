@@ -146,6 +146,11 @@ def _load(path: Path, params: Word2VecParams) -> TrainedWord2Vec | None:
         return None
 
 
+def cached_on_disk(params: Word2VecParams, cache_dir: Path = CACHE_DIR) -> bool:
+    """Whether a trained file for these parameters exists (it is still checked when loaded)."""
+    return (cache_dir / params.cache_name()).exists()
+
+
 def train_word2vec(params: Word2VecParams = Word2VecParams(), progress: Progress | None = None,
                    cache_dir: Path = CACHE_DIR, workers: int = 2) -> TrainedWord2Vec:
     """Train (or load from the disk cache) a word2vec space; ``progress(fraction)`` after each epoch."""

