@@ -25,6 +25,7 @@ SECTIONS = ("intro", "vectors", "attention", "generation", "architecture")
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "app_pages/overview.py", "intro", ":material/route:"),
     PageSpec("bag_of_words", "app_pages/bag_of_words.py", "vectors", ":material/shopping_bag:"),
+    PageSpec("embeddings", "app_pages/embeddings.py", "vectors", ":material/scatter_plot:"),
     PageSpec("tokenizers", "app_pages/tokenizers.py", "vectors", ":material/token:"),
     PageSpec("qkv", "app_pages/qkv.py", "attention", ":material/key:"),
     PageSpec("sparse", "app_pages/sparse.py", "attention", ":material/grain:"),
