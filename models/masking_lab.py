@@ -161,6 +161,14 @@ class PaddingBatch:
     alone_delta: list[float]  # per sentence: max |change| of its real tokens' outputs, batched vs alone
     pad_weight: list[float]  # per sentence: largest weight any real query puts on padding (0)
 
+    @property
+    def n_layers(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_heads(self) -> int:
+        return self.weights.shape[2]
+
 
 @torch.no_grad()
 def padding_batch(model, first: list[int], second: list[int], pad_id: int, *, causal: bool) -> PaddingBatch:
@@ -185,3 +193,10 @@ def padding_batch(model, first: list[int], second: list[int], pad_id: int, *, ca
         alone_delta=alone_delta,
         pad_weight=pad_weight,
     )
+
+
+def replace_token(ids: list[int], position: int, replacement: list[int]) -> list[int]:
+    """``ids`` with the token at ``position`` swapped for ``replacement`` (any number of tokens)."""
+    if not 0 <= position < len(ids):
+        raise ValueError(f"position {position} is outside 0..{len(ids) - 1}")
+    return list(ids[:position]) + list(replacement) + list(ids[position + 1:])

@@ -108,3 +108,12 @@ def test_empty_input_is_refused(model):
         edit_proof(model, [], [1], PAD)
     with pytest.raises(ValueError):
         padding_batch(model, [1], [], PAD, causal=False)
+
+
+def test_replace_token():
+    from models.masking_lab import replace_token
+
+    assert replace_token([1, 2, 3], 1, [7, 8]) == [1, 7, 8, 3]
+    assert replace_token([1, 2, 3], 2, []) == [1, 2]
+    with pytest.raises(ValueError):
+        replace_token([1, 2], 2, [5])

@@ -1,0 +1,153 @@
+"""Q/K/V page: every control moves, and the numbers it draws are models.attention's."""
+
+import base64
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from models.attention import attention, merge_heads, split_heads
+from models.masks import causal
+from models.qkv_lab import random_attention, split_words, word_vectors
+from tests.app.conftest import assert_clean, open_page
+
+PAGE = "app_pages/qkv.py"
+SENTENCE = "The dog chased the cat because it was hungry."
+
+
+def decode(value):
+    """Plotly sends NumPy arrays as {"dtype", "bdata" (base64), "shape"}; plain lists as they are."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return np.asarray(value, dtype=float)
+
+
+def chart(at, key: str) -> dict:
+    """The Plotly figure the page sent for the chart with this key, arrays decoded."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-{key}"):
+            figure = json.loads(element.proto.spec)
+            for trace in figure["data"]:
+                for name in ("x", "y", "z"):
+                    if name in trace and (isinstance(trace[name], dict) or name == "z"
+                                          or not isinstance(trace[name][0], str)):
+                        trace[name] = decode(trace[name])
+            return figure
+    raise AssertionError(f"no chart {key}; charts: {[e.proto.id for e in at.get('plotly_chart')]}")
+
+
+def reference(width, heads, seed, is_causal):
+    """Q, K, V and attention straight from models.attention, not through the page's lab."""
+    words, _ = split_words(SENTENCE)
+    layer = random_attention(width, heads, seed)
+    x = word_vectors(words, width, seed)[None]  # (1, T, C)
+    with torch.no_grad():
+        q, k, v = (split_heads(linear(x), heads) for linear in (layer.w_q, layer.w_k, layer.w_v))
+        out, weights = attention(q, k, v, causal(len(words)) if is_causal else None)
+        output = layer.w_o(merge_heads(out))
+    return words, q[0].numpy(), k[0].numpy(), weights[0].numpy(), output[0].numpy()
+
+
+def test_every_control(lang):
+    at = open_page(PAGE, lang)
+    assert at.selectbox(key="qkv_token").value == 6  # "it"
+    for width in (16, 64, 8):
+        at.select_slider(key="qkv_width").set_value(width).run()
+        assert_clean(at)
+    for heads in (1, 8, 4):
+        at.select_slider(key="qkv_heads").set_value(heads).run()
+        assert_clean(at)
+    at.selectbox(key="qkv_head").set_value(3).run()
+    assert_clean(at)
+    at.selectbox(key="qkv_token").set_value(1).run()
+    assert_clean(at)
+    at.checkbox(key="qkv_causal").uncheck().run()
+    assert_clean(at)
+    at.toggle(key="qkv_no_projection").set_value(True).run()
+    assert_clean(at)
+    assert at.info, "the no-projection note is shown"
+    at.toggle(key="qkv_no_projection").set_value(False).run()
+    at.text_input(key="qkv_sentence").input("我的猫很可爱，它饿了。").run()
+    assert_clean(at)
+    assert at.selectbox(key="qkv_head").value in range(4)  # reset to a valid head after Q = K = V = X had one
+
+
+@pytest.mark.parametrize("width,heads,is_causal", [(8, 2, True), (32, 4, False)])
+def test_displayed_numbers_are_models_attention(width, heads, is_causal):
+    at = open_page(PAGE)
+    at.select_slider(key="qkv_width").set_value(width)
+    at.select_slider(key="qkv_heads").set_value(heads)
+    at.checkbox(key="qkv_causal").set_value(is_causal)
+    at.selectbox(key="qkv_head").set_value(1).run()
+    assert_clean(at)
+    words, q, k, weights, output = reference(width, heads, seed=0, is_causal=is_causal)
+    token, head = words.index("it"), 1
+    bars = chart(at, "qkv_bars_chart")["data"]
+    scores = q[head, token] @ k[head].T / math.sqrt(width // heads)
+    allowed = np.arange(len(words)) <= token if is_causal else np.ones(len(words), bool)
+    np.testing.assert_allclose(np.array(bars[0]["y"])[allowed], scores[allowed], atol=1e-5)
+    np.testing.assert_allclose(bars[1]["y"], weights[head, token], atol=1e-6)
+    grid = chart(at, "qkv_heads_chart")["data"]
+    for h in range(heads):
+        np.testing.assert_allclose(grid[h]["z"], weights[h], atol=1e-4)  # figures round to 4 decimals
+    concat_and_output = chart(at, "qkv_concat_chart")["data"]
+    np.testing.assert_allclose(concat_and_output[1]["z"], output, atol=1e-4)
+    assert any(f"{weights[head, token].sum():.6f}" in caption.value for caption in at.caption)
+
+
+def test_no_projection_means_q_equals_x():
+    at = open_page(PAGE)
+    at.toggle(key="qkv_no_projection").set_value(True).run()
+    words, _ = split_words(SENTENCE)
+    x = word_vectors(words, 8, 0)
+    with torch.no_grad():
+        _, weights = attention(x, x, x, causal(len(words)))
+    np.testing.assert_allclose(chart(at, "qkv_compare_chart")["data"][1]["y"], weights[6].numpy(), atol=1e-6)
+    np.testing.assert_allclose(chart(at, "qkv_bars_chart")["data"][1]["y"], weights[6].numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🐱🐶🐭", "<b>hi</b><script>alert(1)</script>", "a\x00b\x07c",
+                                  "我的猫很可爱", "x " * 10_000])
+def test_odd_input_gets_a_message_not_a_traceback(text):
+    at = open_page(PAGE)
+    at.text_input(key="qkv_sentence").input(text).run()
+    assert_clean(at)
+    if not split_words(text)[0]:
+        assert at.info
+    else:
+        assert at.get("plotly_chart")
+
+
+def test_empty_and_long_text_say_so(lang):
+    at = open_page(PAGE, lang)
+    at.text_input(key="qkv_sentence").input("").run()
+    assert at.info and not at.get("plotly_chart")
+    at.text_input(key="qkv_sentence").input("word " * 4000).run()
+    assert len(at.warning) == 2  # cut to 500 characters, then to 24 tokens
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("style", ["2017", "2024"])
+def test_tiny_gpt_first_layer_is_the_models_own(style, lang):
+    from components.loaders import load_tiny_gpt
+
+    at = open_page(PAGE, lang)
+    at.radio(key="qkv_source").set_value(style).run()
+    assert_clean(at)
+    bundle = load_tiny_gpt(style)
+    ids = bundle.encode(SENTENCE)
+    trace = bundle.model.trace(torch.tensor([ids]))
+    grid = chart(at, "qkv_heads_chart")["data"]
+    assert len(grid) == bundle.config.n_head
+    for head, trace_weights in enumerate(trace.attentions[0][0].numpy()):
+        np.testing.assert_allclose(grid[head]["z"], trace_weights, atol=1e-4)
+    gqa_shown = any("GQA" in m.value or "K/V" in m.value or "键/值" in m.value for m in at.markdown)
+    assert gqa_shown == (bundle.config.n_kv_head < bundle.config.n_head)
+    at.toggle(key="qkv_no_projection").set_value(True).run()
+    assert_clean(at)
+    at.selectbox(key="qkv_token").set_value(0).run()
+    assert_clean(at)
