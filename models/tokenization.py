@@ -581,18 +581,29 @@ def train_all(pairs: list[tuple[str, int]], on_progress: Callable[[int, int, str
             on_progress(done, len(pairs), kind, size)
 
 
+@lru_cache(maxsize=8)
+def heldout_token_counts(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path = CACHE_DIR) -> dict:
+    """{(kind, size): (actual vocabulary size, tokens for the held-out text)}; the same for every user text."""
+    heldout = training_texts(cache_dir)[1]
+    counts = {}
+    for kind in kinds:
+        for size in sizes:
+            tokenizer = trained_tokenizer(kind, size, cache_dir)
+            counts[(kind, size)] = (tokenizer.get_vocab_size(), len(tokenizer.encode(heldout).ids))
+    return counts
+
+
 def vocab_tradeoff(text: str, sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path = CACHE_DIR) -> list[TradeoffPoint]:
     """Tokens for ``text`` and for the held-out text at each vocabulary size (trains what is missing)."""
-    heldout = training_texts(cache_dir)[1]
+    heldout_chars = len(training_texts(cache_dir)[1])
+    heldout = heldout_token_counts(tuple(sizes), tuple(kinds), cache_dir)
     points = []
     for kind in kinds:
         for size in sizes:
             tokenizer = trained_tokenizer(kind, size, cache_dir)
-            points.append(TradeoffPoint(
-                kind, size, tokenizer.get_vocab_size(),
-                len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0,
-                len(tokenizer.encode(heldout, add_special_tokens=False).ids), len(heldout),
-            ))
+            actual_size, heldout_tokens = heldout[(kind, size)]
+            text_tokens = len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
+            points.append(TradeoffPoint(kind, size, actual_size, text_tokens, heldout_tokens, heldout_chars))
     return points
 
 

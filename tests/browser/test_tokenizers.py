@@ -55,9 +55,8 @@ def test_whole_page_screenshot(browser, app_url, lang):
     page = context.new_page()
     try:
         open_page(page, app_url, "tokenizers", lang)
-        page.wait_for_selector(".js-plotly-plot")
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
         assert_no_exception(page)
-        assert page.locator(".js-plotly-plot").count() >= 2
         screenshot(page, f"tokenizers-full-{lang}")
     finally:
         context.close()
