@@ -6,12 +6,11 @@ from components.blocks_figures import (
     BlockDrawing,
     block_diagrams,
     changed_parts,
-    curves_figure,
-    depth_figure,
+    line_figure,
     parameter_breakdown,
     rope_rotation_figure,
 )
-from components.figures import bars, heatmap, lines
+from components.figures import bars, heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_seed
@@ -26,6 +25,7 @@ PARTS = ("embedding", "positions", "attention", "ffn", "norms")
 DEPTH_NORMS = ("layernorm", "rmsnorm")
 HEAD_DIMS = (16, 32, 64, 128)
 DEFAULT_PROMPT = "The history of"
+MAX_PROMPT = 500
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
@@ -52,6 +52,11 @@ def set_style(choices: lab.BlockChoices) -> None:
         st.session_state[f"{KEY}_{name}"] = getattr(choices, name)
 
 
+def switch_radio(name: str) -> str:
+    return st.radio(t(f"{KEY}.switch_{name}"), SWITCH_OPTIONS[name], key=f"{KEY}_{name}", horizontal=True,
+                    format_func=option_labels(f"{KEY}.{name}_"), help=t(f"{KEY}.switch_{name}_help"))
+
+
 def switch_controls(n_head: int) -> lab.BlockChoices:
     defaults = lab.BlockChoices.style_2024()
     for name in SWITCHES:
@@ -65,12 +70,12 @@ def switch_controls(n_head: int) -> lab.BlockChoices:
     right.button(t(f"{KEY}.all_2024"), key=f"{KEY}_all_2024", on_click=set_style, args=(lab.BlockChoices.style_2024(),),
                  width="stretch")
     values = {}
-    for name in ("norm_placement", "norm", "positions", "ffn"):
-        values[name] = st.radio(t(f"{KEY}.switch_{name}"), SWITCH_OPTIONS[name], key=f"{KEY}_{name}", horizontal=True,
-                                format_func=option_labels(f"{KEY}.{name}_"), help=t(f"{KEY}.switch_{name}_help"))
+    for name in ("norm_placement", "norm", "positions"):
+        values[name] = switch_radio(name)
     values["kv_group"] = st.select_slider(
         t(f"{KEY}.switch_kv_group"), groups, key=f"{KEY}_kv_group", help=t(f"{KEY}.switch_kv_group_help"),
         format_func=lambda g, lang=current_language(): translate(f"{KEY}.kv_group_option", lang, kv=n_head // g, group=g))
+    values["ffn"] = switch_radio("ffn")
     values["bias"] = st.toggle(t(f"{KEY}.switch_bias"), key=f"{KEY}_bias", help=t(f"{KEY}.switch_bias_help"))
     return lab.BlockChoices(**values)
 
@@ -159,18 +164,19 @@ def deep_stack() -> None:
     layers = list(range(1, n_layer + 1))
     names = {placement: t(f"{KEY}.norm_placement_{placement}") for placement in ("post", "pre")}
     left, right = st.columns(2)
-    left.plotly_chart(depth_figure(layers, {names[p]: norms[p].activation_rms for p in names},
-                                   title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
-                                   y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
-    right.plotly_chart(depth_figure(layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
-                                    title=t(f"{KEY}.depth_gradient_title"), x_title=t(f"{KEY}.layer_axis"),
-                                    y_title=t(f"{KEY}.gradient_axis")), key=f"{KEY}_gradient_chart")
+    left.plotly_chart(line_figure(layers, {names[p]: norms[p].activation_rms for p in names},
+                                  title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
+                                  y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
+    right.plotly_chart(line_figure(layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
+                                   title=t(f"{KEY}.depth_gradient_title"), x_title=t(f"{KEY}.layer_axis"),
+                                   y_title=t(f"{KEY}.gradient_axis")), key=f"{KEY}_gradient_chart")
     ratio_column, sqrt_column, post_column, pre_column = st.columns(4)
     ratio_column.metric(t(f"{KEY}.metric_ratio"), f"{lab.last_layer_gradient_ratio(post, pre):.2f}×",
                         help=t(f"{KEY}.metric_ratio_help"))
     sqrt_column.metric(t(f"{KEY}.metric_sqrt_depth"), f"{n_layer ** 0.5:.2f}")
-    post_column.metric(t(f"{KEY}.metric_spread", name=names["post"]), f"{lab.gradient_spread(post):.2f}×")
-    pre_column.metric(t(f"{KEY}.metric_spread", name=names["pre"]), f"{lab.gradient_spread(pre):.2f}×")
+    for column, placement in ((post_column, "post"), (pre_column, "pre")):
+        column.metric(t(f"{KEY}.metric_spread", name=t(f"{KEY}.placement_short_{placement}")),
+                      f"{lab.gradient_spread(norms[placement]):.2f}×", help=t(f"{KEY}.metric_spread_help"))
     st.caption(t(f"{KEY}.depth_caption", loss=post.loss))
 
 
@@ -210,6 +216,7 @@ def positions() -> None:
                           horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
         scores = rope_scores if method == "rope" else added_scores
         st.plotly_chart(heatmap(scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",
+                                zmin=-scores.limit, zmax=scores.limit,
                                 hover_name=t(f"{KEY}.score"), x_title=t(f"{KEY}.key_position"),
                                 y_title=t(f"{KEY}.query_position")), key=f"{KEY}_scores_chart")
         st.metric(t(f"{KEY}.metric_diagonal"), f"{scores.diagonal_spread:.2g}", help=t(f"{KEY}.metric_diagonal_help"))
@@ -217,6 +224,68 @@ def positions() -> None:
     st.plotly_chart(heatmap(table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
                             hover_name=t(f"{KEY}.value"), x_title=t(f"{KEY}.dimension"),
                             y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
+
+
+# -- 4. the two bundled models -------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def tiny_model(style: str):
+    # components/loaders.py (load_tiny_gpt, cached) is not in the tree yet: the same call, cached here
+    from models.tiny_gpt import load_tiny_gpt
+
+    return load_tiny_gpt(style)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def continuations(prompt: str, max_new_tokens: int, sampled: bool, seed: int) -> dict:
+    return {style: lab.continuation(tiny_model(style), prompt, max_new_tokens, sampled=sampled, seed=seed)
+            for style in lab.STYLES}
+
+
+@st.fragment
+def tiny_models() -> None:
+    st.subheader(t(f"{KEY}.tiny_title"))
+    st.markdown(t(f"{KEY}.tiny_intro"))
+    curves, report = lab.training_curves(), lab.heldout_report()
+    if curves is None or report is None:
+        st.info(t(f"{KEY}.tiny_missing"))
+        return
+    series = {}
+    for style in lab.STYLES:
+        series[t(f"{KEY}.curve_train", style=style)] = curves[style].train_loss
+        series[t(f"{KEY}.curve_heldout", style=style)] = curves[style].heldout_loss
+    loss_column, perplexity_column = st.columns([3, 2])
+    loss_column.plotly_chart(line_figure(curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
+                                         x_title=t(f"{KEY}.step_axis"), y_title=t(f"{KEY}.loss_axis"),
+                                         dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES]),
+                             key=f"{KEY}_loss_chart")
+    labels = [t(f"{KEY}.model_name", style=style) for style in lab.STYLES] + [t(f"{KEY}.unigram")]
+    values = [report.perplexity[style] for style in lab.STYLES] + [report.unigram_perplexity]
+    perplexity_column.plotly_chart(bars(labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
+                                        title=t(f"{KEY}.perplexity_title"), y_title=t(f"{KEY}.perplexity_axis"),
+                                        height=340).update_yaxes(type="log"), key=f"{KEY}_perplexity_chart")
+    columns = st.columns(2)
+    for column, style in zip(columns, lab.STYLES):
+        column.metric(t(f"{KEY}.model_name", style=style), f"{report.perplexity[style]:.1f}",
+                      help=t(f"{KEY}.perplexity_help", tokens=f"{report.tokens_scored:,}"))
+        column.caption(t(f"{KEY}.model_caption", params=f"{report.parameters[style]:,}",
+                         seconds=curves[style].wall_time_s, device=curves[style].device))
+    prompt_column, length_column, mode_column = st.columns([3, 1, 1])
+    with prompt_column:
+        prompt = capped_text(t(f"{KEY}.prompt"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=MAX_PROMPT)
+    max_new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 5, 60, 30, key=f"{KEY}_new_tokens")
+    sampled = mode_column.radio(t(f"{KEY}.decoding"), (False, True), key=f"{KEY}_decoding",
+                                format_func=option_labels(f"{KEY}.decoding_"))
+    with st.spinner(t(f"{KEY}.writing")):
+        texts = continuations(prompt, max_new_tokens, sampled, current_seed())
+    if texts["2017"] is None:
+        st.info(t("common.empty_text"))
+        return
+    for column, style in zip(st.columns(2), lab.STYLES):
+        with column, st.container(border=True):
+            st.markdown(f"**{t(f'{KEY}.model_name', style=style)}**")
+            st.markdown(f"**{escape_markdown(prompt)}**{escape_markdown(texts[style])}")
 
 
 # -- 5. calculator -------------------------------------------------------------------------------
@@ -245,15 +314,13 @@ def calculator() -> None:
                       format_count(costs.flops_fixed[at_context] + costs.flops_attention[at_context]),
                       help=t(f"{KEY}.calc_flops_help"))
     left, right = st.columns(2)
-    left.plotly_chart(lines(CONTEXTS, {preset: lab.preset_parameters_by_context(preset, list(CONTEXTS))
-                                       for preset in names},
-                            title=t(f"{KEY}.calc_params_chart"), x_title=t(f"{KEY}.calc_context_axis"),
-                            y_title=t(f"{KEY}.parameters_axis"), log_y=True).update_xaxes(type="log"),
-                      key=f"{KEY}_calc_params_chart")
-    right.plotly_chart(lines(CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
-                                        t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
-                             title=t(f"{KEY}.calc_flops_chart", name=name), x_title=t(f"{KEY}.calc_context_axis"),
-                             y_title=t(f"{KEY}.calc_flops_axis"), log_y=True).update_xaxes(type="log"),
+    left.plotly_chart(line_figure(CONTEXTS, {preset: lab.preset_context_growth(preset, list(CONTEXTS)) for preset in names},
+                                  title=t(f"{KEY}.calc_params_chart"), x_title=t(f"{KEY}.calc_context_axis"),
+                                  y_title=t(f"{KEY}.calc_growth_axis"), log_x=True), key=f"{KEY}_calc_params_chart")
+    right.plotly_chart(line_figure(CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
+                                              t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
+                                   title=t(f"{KEY}.calc_flops_chart", name=name), x_title=t(f"{KEY}.calc_context_axis"),
+                                   y_title=t(f"{KEY}.calc_flops_axis"), log_x=True, log_y=True),
                        key=f"{KEY}_calc_flops_chart")
 
 
@@ -261,6 +328,7 @@ page_header(KEY)
 two_blocks()
 deep_stack()
 positions()
+tiny_models()
 calculator()
 what_to_notice(KEY)
 next_page_link(KEY)

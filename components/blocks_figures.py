@@ -15,7 +15,9 @@ import plotly.graph_objects as go
 from components.figures import FONT
 
 BOX_WIDTH = 0.74
-BOX_HEIGHT = 0.62
+BOX_HEIGHT = 0.56
+TALL_BOX_HEIGHT = 0.8  # attention and FFN: room for three lines of text
+TALL_PARTS = ("attention", "ffn")
 ADD_RADIUS = 0.17
 COLUMN_CENTRES = (0.55, 1.75)
 FILL = {"embedding": "#eceff3", "positions": "#e9e2f7", "norm": "#fff2c2", "attention": "#d9e7fb",
@@ -79,11 +81,18 @@ class _Canvas:
         self.annotations.append(annotation)
 
 
-def _box(fig: _Canvas, x: float, y: float, text: str, fill: str, changed: bool) -> None:
-    fig.add_shape(type="rect", x0=x - BOX_WIDTH / 2, x1=x + BOX_WIDTH / 2, y0=y - BOX_HEIGHT / 2,
-                  y1=y + BOX_HEIGHT / 2, fillcolor=fill, layer="below",
+def _half_height(part: str) -> float:
+    if part == "add":
+        return ADD_RADIUS
+    return (TALL_BOX_HEIGHT if part in TALL_PARTS else BOX_HEIGHT) / 2
+
+
+def _box(fig: _Canvas, x: float, y: float, part: str, text: str, changed: bool) -> None:
+    half = _half_height(part)
+    fig.add_shape(type="rect", x0=x - BOX_WIDTH / 2, x1=x + BOX_WIDTH / 2, y0=y - half, y1=y + half,
+                  fillcolor=FILL[part], layer="below",
                   line=dict(color=CHANGED_BORDER if changed else BORDER, width=3.5 if changed else 1))
-    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=12, color="#1f2933"))
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=11.5, color="#1f2933"))
 
 
 def _add_node(fig: _Canvas, x: float, y: float) -> None:
@@ -104,11 +113,11 @@ def _draw_column(fig: _Canvas, x: float, drawing: BlockDrawing) -> None:
     # the repeated block: a dashed frame from row 1.5 to 7.5, "x N" on its right
     fig.add_shape(type="rect", x0=x - 0.55, x1=x + 0.55, y0=1.55, y1=7.5, layer="below",
                   line=dict(color="#9aa5b1", width=1, dash="dash"), fillcolor="rgba(0,0,0,0)")
-    fig.add_annotation(x=x + 0.53, y=7.45, text=labels["repeat"], showarrow=False, xanchor="right",
-                       yanchor="top", font=dict(size=11, color="#616e7c"))
+    fig.add_annotation(x=x + 0.55, y=7.52, text=labels["repeat"], showarrow=False, xanchor="right",
+                       yanchor="bottom", font=dict(size=11, color="#616e7c"))
     for (part, row), (next_part, next_row) in zip(rows, rows[1:]):
-        top = row + (ADD_RADIUS if part == "add" else BOX_HEIGHT / 2)
-        bottom = next_row - (ADD_RADIUS if next_part == "add" else BOX_HEIGHT / 2)
+        top = row + _half_height(part)
+        bottom = next_row - _half_height(next_part)
         _arrow(fig, x, top, bottom)
     sublayer_rows = [row for part, row in rows if part in ("attention", "ffn")]
     add_rows = [row for part, row in rows if part == "add"]
@@ -125,7 +134,7 @@ def _draw_column(fig: _Canvas, x: float, drawing: BlockDrawing) -> None:
         if part == "add":
             _add_node(fig, x, row)
         else:
-            _box(fig, x, row, labels[part], FILL[part], part in drawing.changed)
+            _box(fig, x, row, part, labels[part], part in drawing.changed)
 
 
 def block_diagrams(left: BlockDrawing, right: BlockDrawing, *, legend: str, height: int = 660) -> go.Figure:
@@ -142,33 +151,41 @@ def block_diagrams(left: BlockDrawing, right: BlockDrawing, *, legend: str, heig
     return fig
 
 
+PART_COLOURS = ("#9aa5b1", "#b197fc", "#4c8bf5", "#40c057", "#fab005")  # embedding, positions, attention, ffn, norms
+
+
 def parameter_breakdown(parts: Sequence[str], columns: dict[str, Sequence[int]], *, x_title: str,
                         height: int = 230) -> go.Figure:
-    """Stacked horizontal bars: one bar per configuration, one colour per part."""
+    """Stacked horizontal bars: one bar per configuration, one colour per part (in PART_COLOURS order)."""
     fig = go.Figure()
     names = list(columns)
     for index, part in enumerate(parts):
         values = [columns[name][index] for name in names]
-        fig.add_bar(y=names, x=values, name=part, orientation="h",
+        fig.add_bar(y=names, x=values, name=part, orientation="h", marker_color=PART_COLOURS[index % len(PART_COLOURS)],
                     hovertemplate=f"{part}: %{{x:,}}<extra>%{{y}}</extra>")
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.35, yanchor="top"),
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.35, yanchor="top", traceorder="normal"),
                       margin=dict(l=10, r=10, t=10, b=10), font=FONT, height=height)
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
 
 
-def depth_figure(layers: Sequence[int], series: dict[str, Sequence[float]], *, title: str, x_title: str,
-                 y_title: str, log_y: bool = False, height: int = 320) -> go.Figure:
-    """Per-layer values of several stacks, one line each."""
+LINE_COLOURS = ("#e8590c", "#3b6fd8", "#2f9e44", "#ae3ec9", "#f59f00", "#495057")
+
+
+def line_figure(x: Sequence[float], series: dict[str, Sequence[float]], *, title: str, x_title: str, y_title: str,
+                log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (), height: int = 340) -> go.Figure:
+    """Several lines over the same x, legend under the plot so it never meets the title."""
     fig = go.Figure()
-    for name, values in series.items():
-        fig.add_scatter(x=list(layers), y=list(values), mode="lines+markers", name=name, marker=dict(size=5))
-    fig.update_xaxes(title=x_title, rangemode="tozero")
-    fig.update_yaxes(title=y_title, type="log" if log_y else "linear", rangemode="tozero" if not log_y else None)
+    for index, (name, values) in enumerate(series.items()):
+        fig.add_scatter(x=list(x), y=list(values), mode="lines+markers", name=name, marker=dict(size=5),
+                        line=dict(color=LINE_COLOURS[index % len(LINE_COLOURS)],
+                                  dash="dash" if name in dashed else "solid"))
+    fig.update_xaxes(title=x_title, type="log" if log_x else "linear")
+    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
     fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), font=FONT, height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.02, yanchor="bottom",
-                                                                       x=1.0, xanchor="right"))
+                      margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"))
     return fig
 
 
@@ -182,9 +199,11 @@ def rope_rotation_figure(points: np.ndarray, pair_names: Sequence[str], *, posit
                     hoverinfo="skip", showlegend=False)
     n_positions = points.shape[1]
     label_every = max(1, n_positions // 8)
-    for pair_points, name in zip(points, pair_names):
-        text = [str(p) if p % label_every == 0 else "" for p in range(n_positions)]
-        fig.add_scatter(x=pair_points[:, 0], y=pair_points[:, 1], mode="lines+markers+text", name=name, text=text,
+    for index, (pair_points, name) in enumerate(zip(points, pair_names)):
+        labelled = index == len(points) - 1  # numbers on the slowest pair only, so they stay readable
+        text = [str(p) if labelled and p % label_every == 0 else "" for p in range(n_positions)]
+        fig.add_scatter(x=pair_points[:, 0], y=pair_points[:, 1], mode="lines+markers+text" if labelled else "markers",
+                        name=name, text=text,
                         textposition="top right", customdata=list(range(n_positions)),
                         marker=dict(size=7), line=dict(width=1),
                         hovertemplate=f"{position_label} %{{customdata}}<br>(%{{x:.3f}}, %{{y:.3f}})"
@@ -192,20 +211,6 @@ def rope_rotation_figure(points: np.ndarray, pair_names: Sequence[str], *, posit
     fig.update_xaxes(title=x_title, range=[-1.3, 1.3], zeroline=True, zerolinecolor="#e4e7eb")
     fig.update_yaxes(title=y_title, range=[-1.3, 1.3], scaleanchor="x", scaleratio=1, zeroline=True,
                      zerolinecolor="#e4e7eb")
-    fig.update_layout(font=FONT, height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom"))
-    return fig
-
-
-def curves_figure(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, x_title: str, y_title: str,
-                  dashed: Sequence[str] = (), height: int = 340) -> go.Figure:
-    """Lines with their own x each (name -> (x, y)); names in ``dashed`` are drawn dashed."""
-    fig = go.Figure()
-    for name, (x, y) in series.items():
-        fig.add_scatter(x=list(x), y=list(y), mode="lines", name=name,
-                        line=dict(dash="dash" if name in dashed else "solid", width=2))
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title)
     fig.update_layout(font=FONT, height=height, margin=dict(l=10, r=10, t=10, b=10),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom"))
     return fig

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 
 from models import params
-from models.blocks import default_kv_heads
 from models.gpt import GPT, GPTConfig
 from models.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
 
@@ -137,6 +136,12 @@ def preset_parameters_by_context(name: str, contexts: list[int]) -> list[int]:
     each of ``contexts``: only a learned position table grows."""
     shape = params.PRESETS[name]
     return [params.count_parameters(replace(shape, context=context))["total"] for context in contexts]
+
+
+def preset_context_growth(name: str, contexts: list[int]) -> list[float]:
+    """Per cent more (or fewer) parameters than the published model at each context length."""
+    published = params.count_parameters(params.PRESETS[name])["total"]
+    return [100.0 * (total - published) / published for total in preset_parameters_by_context(name, contexts)]
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,11 @@ class RelativeScores:
     scores: np.ndarray  # (T, T): row m (query position), column n (key position)
     diagonal_spread: float  # largest (max - min) along any diagonal m - n = const
 
+    @property
+    def limit(self) -> float:
+        """Largest |score|: a colour scale from -limit to +limit puts 0 in the middle."""
+        return float(np.abs(self.scores).max())
+
 
 def relative_scores(seq_len: int, head_dim: int, method: str, *, theta: float = 10000.0,
                     seed: int = 0) -> RelativeScores:
@@ -374,6 +384,15 @@ def heldout_report(asset_dir: Path = ASSET_DIR) -> HeldoutReport | None:
     )
 
 
-def default_kv_group(n_head: int) -> int:
-    """The core's grouped-query default expressed as query heads per K/V head."""
-    return n_head // default_kv_heads(n_head)
+SAMPLED = dict(temperature=0.8, top_k=50)  # the "sampled" setting, as in eval.json
+
+
+def continuation(bundle, prompt: str, max_new_tokens: int, *, sampled: bool, seed: int) -> str | None:
+    """The text a bundled model (models.tiny_gpt.TinyGPT) writes after ``prompt``: greedy, or
+    sampled with SAMPLED and a seeded generator. None when the prompt has no tokens."""
+    if not bundle.encode(prompt):
+        return None
+    if not sampled:
+        return bundle.continue_text(prompt, max_new_tokens, temperature=0.0)
+    generator = torch.Generator(device=bundle.device).manual_seed(seed)
+    return bundle.continue_text(prompt, max_new_tokens, generator=generator, **SAMPLED)
