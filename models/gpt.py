@@ -185,7 +185,7 @@ class GPT(nn.Module):
         if self.embedding_scale != 1.0:
             tokens = tokens * self.embedding_scale
         if self.wpe is not None:
-            return tokens, self.wpe(torch.arange(start, start + T, device=idx.device))  # (T, C)
+            return tokens, self.wpe.weight[start : start + T]  # (T, C): rows of the position table
         if self.config.positions == "sinusoidal":
             return tokens, self.sinusoid[start : start + T]  # (T, C)
         return tokens, None
@@ -345,6 +345,31 @@ def _record_layer(trace: GPTTrace, hidden: torch.Tensor, details: AttentionDetai
     trace.queries.append(details.q)
     trace.keys.append(details.k)
     trace.values.append(details.v)
+
+
+def to_gpt2_state_dict(model: GPT) -> dict[str, torch.Tensor]:
+    """Our weights under transformers' GPT2LMHeadModel names (for a GPT-2-shaped model:
+    learned positions, pre-norm LayerNorm, GELU, biases). GPT-2 fuses W_Q, W_K, W_V into
+    one ``c_attn`` and stores every Linear transposed (its Conv1D computes x @ W)."""
+    state = {
+        "transformer.wte.weight": model.wte.weight,
+        "transformer.wpe.weight": model.wpe.weight,
+        "transformer.ln_f.weight": model.norm_f.weight,
+        "transformer.ln_f.bias": model.norm_f.bias,
+        "lm_head.weight": model.lm_head.weight,
+    }
+    for i, block in enumerate(model.blocks):
+        prefix, attn, ffn = f"transformer.h.{i}.", block.attn, block.ffn
+        state.update({
+            prefix + "ln_1.weight": block.norm_attn.weight, prefix + "ln_1.bias": block.norm_attn.bias,
+            prefix + "ln_2.weight": block.norm_ffn.weight, prefix + "ln_2.bias": block.norm_ffn.bias,
+            prefix + "attn.c_attn.weight": torch.cat([attn.w_q.weight, attn.w_k.weight, attn.w_v.weight]).T,
+            prefix + "attn.c_attn.bias": torch.cat([attn.w_q.bias, attn.w_k.bias, attn.w_v.bias]),
+            prefix + "attn.c_proj.weight": attn.w_o.weight.T, prefix + "attn.c_proj.bias": attn.w_o.bias,
+            prefix + "mlp.c_fc.weight": ffn.w_up.weight.T, prefix + "mlp.c_fc.bias": ffn.w_up.bias,
+            prefix + "mlp.c_proj.weight": ffn.w_down.weight.T, prefix + "mlp.c_proj.bias": ffn.w_down.bias,
+        })
+    return {name: tensor.detach().contiguous() for name, tensor in state.items()}
 
 
 def time_per_token(

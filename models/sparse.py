@@ -43,6 +43,7 @@ class BlockLayout:
     occupied: torch.Tensor  # (nb, nb) bool: tile (query block, key block) has a kept pair
     key_blocks: torch.Tensor  # (nb, K) long: key blocks each query block reads (unused slots -> 0)
     tile_mask: torch.Tensor  # (nb, block_size, K * block_size) bool: the fine mask inside those tiles
+    tile_bias: torch.Tensor  # the same as 0 / -inf in float32, made once: what the kernel adds to scores
     band_start: int | None  # a band (sliding window): query block i reads key blocks i + band_start + 0..K-1
 
     @property
@@ -89,7 +90,8 @@ def block_layout(mask: torch.Tensor, block_size: int = 64) -> BlockLayout:
     key_blocks = key_blocks.clamp(0, nb - 1).masked_fill(~in_use, 0)
     gathered = tiles[block[:, None], key_blocks] & in_use[..., None, None]  # (nb, K, bs, bs); unused: all False
     tile_mask = gathered.transpose(1, 2).reshape(nb, block_size, K * block_size)  # (nb, bs, K * bs)
-    return BlockLayout(T, block_size, occupied, key_blocks, tile_mask, band_start)
+    tile_bias = additive_mask(tile_mask, torch.float32)
+    return BlockLayout(T, block_size, occupied, key_blocks, tile_mask, tile_bias, band_start)
 
 
 def _key_value_tiles(x: torch.Tensor, layout: BlockLayout) -> torch.Tensor:
@@ -131,15 +133,17 @@ def block_sparse_attention(
     k, v = repeat_kv(k, H // k.size(1)), repeat_kv(v, H // v.size(1))
     nb, bs = layout.n_blocks, layout.block_size
     pad = layout.padded_len - T
-    q, k, v = (F.pad(x, (0, 0, 0, pad)).reshape(B * H, layout.padded_len, D) for x in (q, k, v))  # (BH, P, D)
+    if pad:
+        q, k, v = (F.pad(x, (0, 0, 0, pad)) for x in (q, k, v))  # (B, H, P, D)
+    q, k, v = (x.reshape(B * H, layout.padded_len, D) for x in (q, k, v))  # (BH, P, D)
 
     q_tiles = q.view(B * H, nb, bs, D)  # (BH, nb, bs, D): one row of tiles per query block
     k_tiles = _key_value_tiles(k, layout)  # (BH, nb, K * bs, D)
     v_tiles = _key_value_tiles(v, layout)
     # PyTorch's CPU kernel is much faster with an additive mask of the full shape than
     # with one it has to broadcast, so expand it (a view, no copy).
-    tile_mask = additive_mask(layout.tile_mask, q.dtype).expand(B * H, -1, -1, -1)  # (BH, nb, bs, K * bs)
-    out = F.scaled_dot_product_attention(q_tiles, k_tiles, v_tiles, attn_mask=tile_mask)  # (BH, nb, bs, D)
+    tile_bias = layout.tile_bias.to(q.dtype).expand(B * H, -1, -1, -1)  # (BH, nb, bs, K * bs)
+    out = F.scaled_dot_product_attention(q_tiles, k_tiles, v_tiles, attn_mask=tile_bias)  # (BH, nb, bs, D)
     return out.reshape(B, H, layout.padded_len, D)[:, :, :T]
 
 

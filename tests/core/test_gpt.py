@@ -7,7 +7,7 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from models import masks
-from models.gpt import GPT, GPTConfig, time_per_token
+from models.gpt import GPT, GPTConfig, time_per_token, to_gpt2_state_dict
 from models.kv_cache import KVCache
 
 TINY = dict(vocab_size=61, block_size=24, n_layer=2, n_head=4, n_embd=32)
@@ -20,30 +20,6 @@ STYLES = {
 
 def tiny(style, device="cpu"):
     return GPT(STYLES[style]).to(device).eval()
-
-
-def to_gpt2_state_dict(model: GPT) -> dict:
-    """Our names -> GPT-2's. GPT-2 fuses W_Q, W_K, W_V into c_attn and stores every
-    Linear transposed (its Conv1D computes x @ W)."""
-    state = {
-        "transformer.wte.weight": model.wte.weight,
-        "transformer.wpe.weight": model.wpe.weight,
-        "transformer.ln_f.weight": model.norm_f.weight,
-        "transformer.ln_f.bias": model.norm_f.bias,
-        "lm_head.weight": model.lm_head.weight,
-    }
-    for i, block in enumerate(model.blocks):
-        prefix, attn = f"transformer.h.{i}.", block.attn
-        state.update({
-            prefix + "ln_1.weight": block.norm_attn.weight, prefix + "ln_1.bias": block.norm_attn.bias,
-            prefix + "ln_2.weight": block.norm_ffn.weight, prefix + "ln_2.bias": block.norm_ffn.bias,
-            prefix + "attn.c_attn.weight": torch.cat([attn.w_q.weight, attn.w_k.weight, attn.w_v.weight]).T,
-            prefix + "attn.c_attn.bias": torch.cat([attn.w_q.bias, attn.w_k.bias, attn.w_v.bias]),
-            prefix + "attn.c_proj.weight": attn.w_o.weight.T, prefix + "attn.c_proj.bias": attn.w_o.bias,
-            prefix + "mlp.c_fc.weight": block.ffn.w_up.weight.T, prefix + "mlp.c_fc.bias": block.ffn.w_up.bias,
-            prefix + "mlp.c_proj.weight": block.ffn.w_down.weight.T, prefix + "mlp.c_proj.bias": block.ffn.w_down.bias,
-        })
-    return {name: tensor.detach().contiguous() for name, tensor in state.items()}
 
 
 def test_gpt2_shaped_model_equals_transformers_gpt2():

@@ -1,0 +1,33 @@
+"""python -m bench [decode|sparse] [--device cpu|cuda] [--threads N] [--quick]"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from bench import bench_decode, bench_sparse
+from models.device import pick_device
+
+SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)} (default: all)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--quick", action="store_true", help="fewer tokens / lengths, for a smoke run")
+    args = parser.parse_args()
+    unknown = [name for name in args.suites if name not in SUITES]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown}; choose from {list(SUITES)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    for name in args.suites or list(SUITES):
+        SUITES[name](device, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
