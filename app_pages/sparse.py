@@ -137,9 +137,16 @@ def timing_section(settings):
                   speedup=last.dense_ms / last.block_sparse_ms, density=last.block_density))
 
 
+# Adapter until components/loaders.py lands: the same cached loading, kept in this page.
+@st.cache_resource(show_spinner=False)
+def load_tiny_gpt(style: str):
+    from models.tiny_gpt import load_tiny_gpt as load
+
+    return load(style)
+
+
 @st.cache_data(max_entries=2, show_spinner=False)
 def heldout_ids(style: str):
-    from components.loaders import load_tiny_gpt
     from models.sparse_lab import heldout_stream
 
     return heldout_stream(load_tiny_gpt(style).tokenizer, HELDOUT_TOKENS)
@@ -147,7 +154,6 @@ def heldout_ids(style: str):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def compare_on_gpt(style: str, settings: PatternSettings, prompt: str, _progress):
-    from components.loaders import load_tiny_gpt
     from models.sparse_lab import apply_to_gpt
 
     bundle = load_tiny_gpt(style)

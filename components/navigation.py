@@ -28,6 +28,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("embeddings", "app_pages/embeddings.py", "vectors", ":material/scatter_plot:"),
     PageSpec("tokenizers", "app_pages/tokenizers.py", "vectors", ":material/token:"),
     PageSpec("qkv", "app_pages/qkv.py", "attention", ":material/key:"),
+    PageSpec("attention", "app_pages/attention.py", "attention", ":material/grid_on:"),
     PageSpec("sparse", "app_pages/sparse.py", "attention", ":material/grain:"),
     PageSpec("blocks", "app_pages/blocks.py", "architecture", ":material/compare:"),
 )
