@@ -30,15 +30,10 @@ RESULT = f"{KEY}_result"
 GIB = 2**30
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
 def bundled_on(style: str, device: str):
-    """The bundled tiny GPT on ``device``: the shared CPU copy, or a private copy moved to the GPU."""
-    import copy
-
     from components.loaders import load_tiny_gpt
 
-    model = load_tiny_gpt(style).model
-    return model if device == "cpu" else copy.deepcopy(model).to(device)
+    return load_tiny_gpt(style, device).model
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -142,26 +137,32 @@ def show_result(stored):
                       help=t(f"{KEY}.metric_cache_help"))
     names = dict(with_name=t(f"{KEY}.with_name"), without_name=t(f"{KEY}.without_name"),
                  x_title=t(f"{KEY}.position_axis"))
-    left, middle, right = st.columns(3)
+    left, right = st.columns(2)
     left.plotly_chart(timing_lines(result.positions, result.with_cache.seconds, result.without_cache.seconds,
                                    title=t(f"{KEY}.latency_title"), y_title=t(f"{KEY}.latency_axis"), **names),
                       key=f"{KEY}_latency_chart")
-    middle.plotly_chart(timing_lines(result.positions, result.cumulative_with, result.cumulative_without,
-                                     title=t(f"{KEY}.cumulative_title"), y_title=t(f"{KEY}.cumulative_axis"), **names),
-                        key=f"{KEY}_cumulative_chart")
-    right.plotly_chart(cache_bytes_line(result.positions, result.with_cache.cache_bytes, title=t(f"{KEY}.cache_title"),
-                                        x_title=t(f"{KEY}.position_axis"), y_title=t(f"{KEY}.cache_axis")),
-                       key=f"{KEY}_cache_chart")
-    st.caption(t(f"{KEY}.first_token_note") + " " + t(f"{KEY}.bytes_per_token", bytes=result.bytes_per_token))
+    right.plotly_chart(timing_lines(result.positions, result.cumulative_with, result.cumulative_without,
+                                    title=t(f"{KEY}.cumulative_title"), y_title=t(f"{KEY}.cumulative_axis"), **names),
+                       key=f"{KEY}_cumulative_chart")
+    st.caption(t(f"{KEY}.first_token_note"))
+    chart_column, output_column = st.columns(2)
+    chart_column.plotly_chart(cache_bytes_line(result.positions, result.with_cache.cache_bytes,
+                                               title=t(f"{KEY}.cache_title"), x_title=t(f"{KEY}.position_axis"),
+                                               y_title=t(f"{KEY}.cache_axis")), key=f"{KEY}_cache_chart")
+    chart_column.caption(t(f"{KEY}.bytes_per_token", bytes=result.bytes_per_token))
+    with output_column:
+        show_outputs(result, stored["decodable"])
+
+
+def show_outputs(result, decodable):
     if result.identical:
         st.success(t(f"{KEY}.identical", n=len(result.with_cache.tokens)), icon=":material/equal:")
     else:
         st.warning(t(f"{KEY}.different", index=result.first_difference + 1))
-    left, right = st.columns(2)
-    with left, st.container(border=True):
-        show_output(t(f"{KEY}.output_with"), result.with_cache.tokens, stored["decodable"])
-    with right, st.container(border=True):
-        show_output(t(f"{KEY}.output_without"), result.without_cache.tokens, stored["decodable"])
+    for title, tokens in ((t(f"{KEY}.output_with"), result.with_cache.tokens),
+                          (t(f"{KEY}.output_without"), result.without_cache.tokens)):
+        with st.container(border=True):
+            show_output(title, tokens, decodable)
 
 
 @st.fragment

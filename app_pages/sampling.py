@@ -16,7 +16,6 @@ from models.sampling_lab import (
     continuations,
     cumulative_mass,
     draw_samples,
-    is_causal_lm,
     prompt_logits,
     sampling_view,
     top_tokens,
@@ -40,20 +39,14 @@ def bundled_model(style: str):
 
 
 def user_model():
-    """The user's model from the shared picker, or None with a message saying why not."""
+    """The person's own causal model from the shared picker; the tiny GPT until one is loaded."""
     from components.model_picker import user_model_picker
 
-    spec = user_model_picker(f"{KEY}_user_model")
-    if not spec:
+    loaded = user_model_picker(KEY, kinds=("causal",))
+    if loaded is None:
         st.info(t(f"{KEY}.user_model_needed"))
-        return None
-    from components.loaders import load_user_model
-
-    bundle = load_user_model(spec)
-    if not is_causal_lm(bundle.model):
-        st.warning(t(f"{KEY}.user_model_not_causal"))
-        return None
-    return HFCausalModel(bundle.model, bundle.tokenizer, name=f"user:{spec}")
+        return bundled_model("2024")
+    return HFCausalModel(loaded.model, loaded.tokenizer, name=f"user:{loaded.spec}")
 
 
 def choose_model():
@@ -87,10 +80,10 @@ def show_messages(issues):
 def knobs(vocab_size):
     st.subheader(t(f"{KEY}.knobs_title"))
     left, middle, right = st.columns(3)
-    temperature = left.slider(t(f"{KEY}.temperature"), 0.0, 2.0, 1.0, 0.05, key=f"{KEY}_temperature",
+    temperature = left.slider(t(f"{KEY}.temperature"), 0.0, 2.0, 0.8, 0.05, key=f"{KEY}_temperature",
                               help=t(f"{KEY}.temperature_help"))
     top_k = middle.slider(t(f"{KEY}.top_k"), 0, 200, 0, 1, key=f"{KEY}_top_k", help=t(f"{KEY}.top_k_help"))
-    top_p = right.slider(t(f"{KEY}.top_p"), 0.0, 1.0, 0.9, 0.01, key=f"{KEY}_top_p", help=t(f"{KEY}.top_p_help"))
+    top_p = right.slider(t(f"{KEY}.top_p"), 0.0, 1.0, 0.8, 0.01, key=f"{KEY}_top_p", help=t(f"{KEY}.top_p_help"))
     settings, issues = check_combination(temperature, top_k, top_p, vocab_size)
     show_messages(issues)
     return settings

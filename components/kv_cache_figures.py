@@ -15,11 +15,11 @@ VARIANT_COLOURS = ("#d9480f", "#3b6fd8", "#2f9e44")
 
 def _finish(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left"),
-        margin=dict(l=10, r=10, t=70, b=10),
+        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
+        margin=dict(l=10, r=10, t=100, b=10),
         font=FONT,
         height=height,
-        legend=dict(orientation="h", x=0.0, y=1.0, yanchor="bottom", xanchor="left"),
+        legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left"),
     )
     return fig
 
@@ -59,5 +59,5 @@ def variant_bars(models: Sequence[str], series: dict[str, Sequence[float]], *, t
                     hovertemplate=f"%{{x}}<br>{name}: %{{y:{value_format}}}<extra></extra>")
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
-    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
+    fig.update_yaxes(title=y_title, type="log" if log_y else "linear", dtick=1 if log_y else None)
     return _finish(fig, title, height)

@@ -30,6 +30,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("qkv", "app_pages/qkv.py", "attention", ":material/key:"),
     PageSpec("attention", "app_pages/attention.py", "attention", ":material/grid_on:"),
     PageSpec("sparse", "app_pages/sparse.py", "attention", ":material/grain:"),
+    PageSpec("sampling", "app_pages/sampling.py", "generation", ":material/casino:"),
+    PageSpec("kv_cache", "app_pages/kv_cache.py", "generation", ":material/memory:"),
     PageSpec("blocks", "app_pages/blocks.py", "architecture", ":material/compare:"),
 )
 

@@ -17,11 +17,11 @@ SAMPLED_COLOUR = "#f08c00"
 
 def _finish(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left"),
-        margin=dict(l=10, r=10, t=70, b=10),
+        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
+        margin=dict(l=10, r=10, t=100, b=10),
         font=FONT,
         height=height,
-        legend=dict(orientation="h", x=0.0, y=1.0, yanchor="bottom", xanchor="left"),
+        legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left"),
         bargap=0.25,
     )
     return fig

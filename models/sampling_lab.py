@@ -101,15 +101,6 @@ class TinyGPTModel(LanguageModel):
         return out[0, idx.size(1):].tolist()
 
 
-def is_causal_lm(model) -> bool:
-    """Does a transformers model write left to right and score the next token?"""
-    if model.get_output_embeddings() is None:
-        return False
-    architectures = getattr(model.config, "architectures", None) or [type(model).__name__]
-    return bool(getattr(model.config, "is_decoder", False)) or any(
-        name.endswith(("ForCausalLM", "LMHeadModel")) for name in architectures)
-
-
 class HFCausalModel(LanguageModel):
     """A ``transformers`` causal LM and its tokenizer; sampling uses our own functions."""
 

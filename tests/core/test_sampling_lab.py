@@ -190,3 +190,4 @@ def test_transformers_model_sampling_is_seeded(hf_model):
     first = continuations(hf_model, ids, [1.0], 10, 50, 0.9, seed=1)[0].ids
     assert first == continuations(hf_model, ids, [1.0], 10, 50, 0.9, seed=1)[0].ids
     assert hf_model.start_ids() == [0]
+
