@@ -33,15 +33,13 @@ def random_labs(words: tuple[str, ...], width: int, n_heads: int, seed: int, cau
 @st.cache_data(max_entries=32, show_spinner=False)
 def tiny_gpt_labs(style: str, text: str, causal: bool, no_projection: bool):
     from components.loaders import load_tiny_gpt
-    from models.qkv_lab import tiny_gpt_lab, tiny_gpt_tokens
+    from models.qkv_lab import tiny_gpt_labs, tiny_gpt_tokens
 
     bundle = load_tiny_gpt(style)
     ids, tokens, total = tiny_gpt_tokens(bundle.tokenizer, text)
     if not ids:
         return None, None, total
-    chosen = tiny_gpt_lab(bundle.model, ids, tokens, causal=causal, no_projection=no_projection)
-    plain = tiny_gpt_lab(bundle.model, ids, tokens, causal=causal, no_projection=True)
-    return chosen, plain, total
+    return (*tiny_gpt_labs(bundle.model, ids, tokens, causal=causal, no_projection=no_projection), total)
 
 
 def controls():

@@ -29,6 +29,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("tokenizers", "app_pages/tokenizers.py", "vectors", ":material/token:"),
     PageSpec("qkv", "app_pages/qkv.py", "attention", ":material/key:"),
     PageSpec("attention", "app_pages/attention.py", "attention", ":material/grid_on:"),
+    PageSpec("masking", "app_pages/masking.py", "attention", ":material/visibility_off:"),
     PageSpec("sparse", "app_pages/sparse.py", "attention", ":material/grain:"),
     PageSpec("sampling", "app_pages/sampling.py", "generation", ":material/casino:"),
     PageSpec("kv_cache", "app_pages/kv_cache.py", "generation", ":material/memory:"),

@@ -59,7 +59,7 @@ def _matrix_figure(matrix: np.ndarray, x_labels, y_labels, *, title, colorscale,
     return go.Figure(data=[trace], layout=dict(
         title=_title(title), font=FONT, margin=_margin(title),
         height=height or max(220, min(700, 30 * rows + 120)),
-        xaxis=dict(type="category", title=dict(text=x_title), side="top" if rows > 1 else "bottom"),
+        xaxis=dict(type="category", title=dict(text=x_title)),
         yaxis=dict(type="category", title=dict(text=y_title), autorange="reversed"),
         shapes=list(shapes),
     ))

@@ -42,6 +42,7 @@ from models.attention import (
     split_heads,
     weighted_sum,
 )
+from models.blocks_lab import one_thread
 from models.masks import causal as causal_mask
 from models.positional import apply_rope
 
@@ -257,8 +258,17 @@ def random_lab(words: list[str], width: int, n_heads: int, seed: int, *, causal:
 def tiny_gpt_lab(model, ids: list[int], tokens: list[str], *, causal: bool = True,
                  no_projection: bool = False) -> QKVLab:
     """The tiny GPT's first attention layer on its real input (causal, as it was trained)."""
+    return tiny_gpt_labs(model, ids, tokens, causal=causal, no_projection=no_projection)[0]
+
+
+@one_thread()
+def tiny_gpt_labs(model, ids: list[int], tokens: list[str], *, causal: bool = True,
+                  no_projection: bool = False) -> tuple[QKVLab, QKVLab]:
+    """(the lab as asked, the same input with Q = K = V = X) from one pass through the model."""
     first = tiny_gpt_first_layer(model, ids)
-    return project(first.attention, first.x, tokens, causal=causal, rope=first.rope, no_projection=no_projection)
+    chosen = project(first.attention, first.x, tokens, causal=causal, rope=first.rope, no_projection=no_projection)
+    plain = project(first.attention, first.x, tokens, causal=causal, rope=first.rope, no_projection=True)
+    return chosen, plain
 
 
 def default_token(tokens: list[str], preferred: str = "it") -> int:

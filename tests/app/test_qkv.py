@@ -110,16 +110,18 @@ def test_no_projection_means_q_equals_x():
     np.testing.assert_allclose(chart(at, "qkv_bars_chart")["data"][1]["y"], weights[6].numpy(), atol=1e-6)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "🐱🐶🐭", "<b>hi</b><script>alert(1)</script>", "a\x00b\x07c",
-                                  "我的猫很可爱", "x " * 10_000])
-def test_odd_input_gets_a_message_not_a_traceback(text):
+ODD_INPUTS = ["", "   ", "🐱🐶🐭", "<b>hi</b><script>alert(1)</script>", "a\x00b\x07c", "我的猫很可爱", "x " * 10_000]
+
+
+def test_odd_input_gets_a_message_not_a_traceback():
     at = open_page(PAGE)
-    at.text_input(key="qkv_sentence").input(text).run()
-    assert_clean(at)
-    if not split_words(text)[0]:
-        assert at.info
-    else:
-        assert at.get("plotly_chart")
+    for text in ODD_INPUTS:
+        at.text_input(key="qkv_sentence").input(text).run()
+        assert_clean(at)
+        if not split_words(text)[0]:
+            assert at.info
+        else:
+            assert at.get("plotly_chart")
 
 
 def test_empty_and_long_text_say_so(lang):
