@@ -2,9 +2,13 @@
 
 import streamlit as st
 
-from components.figures import heatmap, timeline
+from components.chips import token_chips
+from components.figures import bars, heatmap, timeline
 from components.i18n import t
 from components.layout import next_page_link, page_header, what_to_notice
+from components.loaders import load_tiny_gpt
+from components.settings import current_seed
+from components.text import capped_text, chart_label, unique_labels
 
 KEY = "overview"
 MILESTONES = (  # (year, locale suffix)
@@ -18,6 +22,89 @@ MILESTONES = (  # (year, locale suffix)
     (2024, "llama3"),
 )
 FAMILIES = ("encoder", "decoder", "encoder_decoder")
+STYLE = "2024"
+DEFAULT_PROMPT = "The history of"
+TOP_TOKENS = 10
+EMBEDDING_COLUMNS = 48
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def pipeline_view(ids: tuple[int, ...]):
+    from models.pipeline import next_token_view
+
+    return next_token_view(load_tiny_gpt(STYLE).model, list(ids), top=TOP_TOKENS)
+
+
+def append_token(ids: list[int], greedy: bool) -> None:
+    from models.pipeline import choose_next_token
+
+    added = st.session_state[f"{KEY}_added"]
+    token = choose_next_token(load_tiny_gpt(STYLE).model, ids, greedy=greedy, seed=current_seed() + len(added))
+    added.append(token)
+
+
+def prompt_ids(bundle) -> list[int]:
+    """The prompt's ids plus the tokens added with the buttons; a new prompt starts over."""
+    prompt = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=300)
+    if st.session_state.get(f"{KEY}_prompt_seen") != prompt:
+        st.session_state[f"{KEY}_prompt_seen"] = prompt
+        st.session_state[f"{KEY}_added"] = []
+    return bundle.encode(prompt) + st.session_state[f"{KEY}_added"]
+
+
+def show_steps(bundle, ids: list[int]) -> None:
+    config = bundle.config
+    view = pipeline_view(tuple(ids))
+    pieces = bundle.token_strings(ids)
+    labels = unique_labels([chart_label(piece, 12) for piece in pieces])
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t(f'{KEY}.step_tokens')}**  \n{t(f'{KEY}.step_tokens_text')}")
+        token_chips(pieces, ids)
+        st.markdown(f"**{t(f'{KEY}.step_embeddings')}**  \n"
+                    f"{t(f'{KEY}.step_embeddings_text', width=config.n_embd)}")
+        st.plotly_chart(heatmap(view.embeddings[:, :EMBEDDING_COLUMNS], None, labels, colorscale="RdBu",
+                                zmid=0.0, annotate=False, height=60 + 24 * len(ids), show_scale=False,
+                                x_title=t(f"{KEY}.dimensions", n=EMBEDDING_COLUMNS, width=config.n_embd)),
+                        key=f"{KEY}_embeddings_chart")
+    with right:
+        st.markdown(f"**{t(f'{KEY}.step_blocks', n=config.n_layer)}**  \n{t(f'{KEY}.step_blocks_text')}")
+        block_labels = [t(f"{KEY}.block_label", i=i + 1) for i in range(config.n_layer)]
+        st.plotly_chart(heatmap(view.update_norms.T, block_labels, labels, colorscale="Oranges", annotate=False,
+                                hover_name=t(f"{KEY}.update_size"), height=60 + 24 * len(ids)),
+                        key=f"{KEY}_blocks_chart")
+        st.markdown(f"**{t(f'{KEY}.step_head')}**  \n{t(f'{KEY}.step_head_text', vocab=view.total_vocab)}")
+        candidates = unique_labels([chart_label(piece, 16) for piece in bundle.token_strings(view.top_ids)])
+        st.plotly_chart(bars(candidates, {t(f"{KEY}.probability"): view.top_probs}, horizontal=True,
+                             height=330, y_title=t(f"{KEY}.probability")), key=f"{KEY}_next_chart")
+
+
+@st.fragment
+def show_pipeline():
+    st.subheader(t(f"{KEY}.pipeline_title"))
+    bundle = load_tiny_gpt(STYLE)
+    config = bundle.config
+    st.caption(t(f"{KEY}.model_caption", name=t(f"{KEY}.model_name"), params=bundle.parameter_count,
+                 layers=config.n_layer, heads=config.n_head, width=config.n_embd))
+    ids = prompt_ids(bundle)
+    if not ids:
+        st.info(t("common.empty_text"))
+        return
+    if len(ids) > config.block_size:
+        st.warning(t(f"{KEY}.tokens_capped", total=len(ids), n=config.block_size))
+        ids = ids[-config.block_size:]
+    show_steps(bundle, ids)
+    added = st.session_state[f"{KEY}_added"]
+    greedy, sampled, reset = st.columns([1, 1, 1])
+    greedy.button(t(f"{KEY}.add_greedy"), key=f"{KEY}_add_greedy", icon=":material/add:",
+                  on_click=append_token, args=(ids, True))
+    sampled.button(t(f"{KEY}.add_sampled"), key=f"{KEY}_add_sampled", icon=":material/casino:",
+                   on_click=append_token, args=(ids, False))
+    reset.button(t(f"{KEY}.reset"), key=f"{KEY}_reset", icon=":material/restart_alt:", disabled=not added,
+                 on_click=added.clear)
+    st.markdown(t(f"{KEY}.generated", n=len(added)))
+    st.code(bundle.decode(ids), language=None, wrap_lines=True)
+    st.caption(t(f"{KEY}.loop_explain"))
 
 
 @st.cache_data(show_spinner=False)
@@ -56,6 +143,7 @@ def show_families():
 
 
 page_header(KEY)
+show_pipeline()
 show_timeline()
 show_families()
 what_to_notice(KEY)

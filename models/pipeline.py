@@ -70,3 +70,15 @@ def next_token_view(model, ids: list[int], top: int = 10) -> NextTokenView:
         top_probs=top_probs.tolist(),
         total_vocab=probs.numel(),
     )
+
+
+@torch.inference_mode()
+def choose_next_token(model, ids: list[int], *, greedy: bool, seed: int) -> int:
+    """The token the Overview's buttons append: the most likely one, or a seeded draw."""
+    from models.sampling import next_token_probs, sample
+
+    device = next(model.parameters()).device
+    logits, _ = model(torch.tensor([ids], dtype=torch.long, device=device))  # (1, T, V)
+    probs = next_token_probs(logits[0, -1].float(), temperature=0.0 if greedy else 1.0)
+    generator = torch.Generator(device=probs.device).manual_seed(seed)
+    return int(sample(probs, generator).item())

@@ -149,8 +149,20 @@ def chart_signature(page, index: int = 0) -> str:
     )
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, max_height: int = 8000) -> Path:
+    """The whole page: Streamlit scrolls inside its own container, so the viewport is made as
+    tall as the content for the shot, then restored."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    viewport = page.viewport_size
+    height = page.evaluate(
+        """() => {
+            const main = document.querySelector("[data-testid='stMain']");
+            return main ? main.scrollHeight : document.body.scrollHeight;
+        }"""
+    )
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), max_height)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(viewport)
     return path
