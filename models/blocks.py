@@ -84,6 +84,12 @@ class BlockConfig:
             object.__setattr__(self, "n_kv_head", self.n_head)
         if self.ffn_hidden is None:
             object.__setattr__(self, "ffn_hidden", default_ffn_hidden(self.n_embd, self.ffn))
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.n_head % self.n_kv_head:
+            raise ValueError(f"n_head ({self.n_head}) must be divisible by n_kv_head ({self.n_kv_head})")
+        if self.positions == "rope" and self.head_dim % 2:
+            raise ValueError(f"RoPE rotates pairs of numbers, so the head size must be even, got {self.head_dim}")
 
     @property
     def head_dim(self) -> int:

@@ -89,7 +89,9 @@ def test_presets():
     with pytest.raises(ValueError, match="norm must be one of"):
         BlockConfig(16, 2, norm="batchnorm")
     with pytest.raises(ValueError, match="divisible"):
-        Block(BlockConfig(16, 4, n_kv_head=3))
+        BlockConfig(16, 4, n_kv_head=3)
+    with pytest.raises(ValueError, match="even"):
+        BlockConfig(12, 4, positions="rope")
 
 
 CHOICES = list(itertools.product(["post", "pre"], ["layernorm", "rmsnorm"], ["sinusoidal", "learned", "rope"],
