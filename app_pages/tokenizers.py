@@ -145,9 +145,10 @@ def user_section(text: str) -> tk.Tokenized | None:
         return result
 
 
-def comparison(results: list[tuple[str, tk.Tokenized]]) -> None:
+def comparison(text: str, results: list[tuple[str, tk.Tokenized]]) -> None:
     st.subheader(t(f"{KEY}.compare_title"))
     st.markdown(t(f"{KEY}.compare_explain"))
+    st.caption(t(f"{KEY}.text_size", chars=results[0][1].n_chars, bytes=len(text.encode("utf-8"))))
     names = [name for name, _ in results]
     table_column, chart_column = st.columns([5, 4])
     with table_column:
@@ -155,10 +156,10 @@ def comparison(results: list[tuple[str, tk.Tokenized]]) -> None:
             t(f"{KEY}.col_tokenizer"): names,
             t(f"{KEY}.col_vocab"): [r.vocab_size for _, r in results],
             t(f"{KEY}.col_tokens"): [r.n_tokens for _, r in results],
-            t(f"{KEY}.col_chars"): [r.n_chars for _, r in results],
             t(f"{KEY}.col_ratio"): [round(r.chars_per_token, 2) for _, r in results],
             t(f"{KEY}.col_unknown"): [r.n_unknown for _, r in results],
-        }), hide_index=True, key=f"{KEY}_compare_table")
+        }), hide_index=True, key=f"{KEY}_compare_table",
+            column_config={t(f"{KEY}.col_vocab"): st.column_config.NumberColumn(format="localized")})
     with chart_column:
         st.plotly_chart(figure(
             "token_count_bars",
@@ -253,7 +254,10 @@ def tradeoff_section(text: str) -> None:
                     context, point.heldout_chars_per_token),
                 t(f"{KEY}.col_params"): tk.embedding_parameters(point.actual_vocab_size, d_model),
             })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{KEY}_tradeoff_table")
+    localized = st.column_config.NumberColumn(format="localized")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{KEY}_tradeoff_table",
+                 column_config={t(f"{KEY}.col_context_chars", n=context): localized,
+                                t(f"{KEY}.col_params"): localized, t(f"{KEY}.col_vocab"): localized})
     st.markdown(t(f"{KEY}.tradeoff_explain"))
 
 
@@ -275,7 +279,7 @@ user_result = user_section(text) if text else None
 if user_result is not None:
     results.append((t(f"{KEY}.user_name", spec=st.session_state[USER_STATE]["spec"]), user_result))
 if results:
-    comparison(results)
+    comparison(text, results)
 bpe_step_through()
 tradeoff_section(text)
 what_to_notice(KEY)

@@ -65,11 +65,12 @@ def vocab_tradeoff(sizes: Sequence[int], tokens: dict[str, Sequence[int]], param
     for colour, (name, values) in zip(SERIES_COLOURS, tokens.items()):
         fig.add_scatter(x=list(sizes), y=list(values), mode="lines+markers", name=name, line=dict(color=colour),
                         hovertemplate=f"{name}<br>{x_title}: %{{x:,}}<br>{tokens_axis}: %{{y:,}}<extra></extra>")
-    fig.add_bar(x=[str(size) for size in sizes], y=list(parameters), name=parameters_name, marker_color=GREY,
+    fig.add_bar(x=[f"{size:,}" for size in sizes], y=list(parameters), name=parameters_name, marker_color=GREY,
                 xaxis="x2", yaxis="y2", showlegend=False,
                 hovertemplate=f"{x_title}: %{{x}}<br>{parameters_axis}: %{{y:.2f}}<extra></extra>")
     fig.update_layout(
-        xaxis=dict(domain=[0.0, 0.44], title=x_title, type="log"),
+        xaxis=dict(domain=[0.0, 0.44], title=x_title, type="log", tickvals=list(sizes),
+                   ticktext=[f"{size:,}" for size in sizes]),
         yaxis=dict(title=tokens_axis, rangemode="tozero"),
         xaxis2=dict(domain=[0.56, 1.0], title=x_title, type="category", anchor="y2"),
         yaxis2=dict(title=parameters_axis, rangemode="tozero", anchor="x2"),

@@ -22,7 +22,7 @@ def test_every_control(lang):
     assert text == EXAMPLES["en"]
     # The comparison table shows the core's counts for every tokenizer.
     assert column(at, COMPARE, 2) == [tk.tokenize(kind, text, tk.DEFAULT_VOCAB_SIZE).n_tokens for kind in tk.KINDS]
-    assert column(at, COMPARE, 5) == [tk.tokenize(kind, text, tk.DEFAULT_VOCAB_SIZE).n_unknown for kind in tk.KINDS]
+    assert column(at, COMPARE, 4) == [tk.tokenize(kind, text, tk.DEFAULT_VOCAB_SIZE).n_unknown for kind in tk.KINDS]
 
     for name, example in EXAMPLES.items():
         at.button(key=f"tokenizers_example_{name}").click().run()
@@ -113,12 +113,12 @@ def test_odd_text_gets_a_message_not_a_traceback():
             assert at.info
         if name == "long":
             assert "20,000" in warnings and "5,000" in warnings
-            assert column(at, COMPARE, 3)[0] == 5000
+            assert any("5,000" in caption.value for caption in at.caption)
         if name == "control":
             assert "3" in warnings
         if name == "emoji":
-            assert column(at, COMPARE, 5)[tk.KINDS.index("wordpiece")] > 0  # WordPiece has no emoji: [UNK]
-            assert column(at, COMPARE, 5)[tk.KINDS.index("bpe")] == 0  # byte-level never is unknown
+            assert column(at, COMPARE, 4)[tk.KINDS.index("wordpiece")] > 0  # WordPiece has no emoji: [UNK]
+            assert column(at, COMPARE, 4)[tk.KINDS.index("bpe")] == 0  # byte-level never is unknown
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -127,6 +127,6 @@ def test_chinese_example_numbers(lang):
     at.button(key="tokenizers_example_zh").click().run()
     assert_clean(at)
     text = EXAMPLES["zh"]
-    assert column(at, COMPARE, 3) == [len(text)] * len(tk.KINDS)
+    assert any(f"{len(text)}" in c.value and f"{len(text.encode())}" in c.value for c in at.caption)
     assert column(at, COMPARE, 2)[tk.KINDS.index("bytes")] == 3 * len(text) - 2 * sum(ch.isascii() for ch in text)
     assert column(at, COMPARE, 2)[tk.KINDS.index("whitespace")] == 1  # no spaces: one "word"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.browser.conftest import assert_no_exception, chart_signature, open_page, screenshot, wait_for_app
+from tests.browser.conftest import (RUN_TIMEOUT_MS, assert_no_exception, chart_signature, open_page, screenshot,
+                                    wait_for_app)
 
 pytestmark = pytest.mark.browser
 INJECTION = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> **bold** [link](http://x) 猫'
@@ -10,9 +11,21 @@ COMPARE_CHART = 0  # the first Plotly chart on the page: tokens per tokenizer
 MERGE_CHART = 1  # the second: text length after each BPE merge
 
 
-def test_example_button_changes_the_comparison(page, app_url):
+@pytest.fixture()
+def tall_page(browser):
+    """A window tall enough to hold the whole page, so every chart is drawn and one screenshot shows it all."""
+    context = browser.new_context(viewport={"width": 1400, "height": 5200}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def test_example_button_changes_the_comparison(tall_page, app_url):
+    page = tall_page
     open_page(page, app_url, "tokenizers")
-    page.wait_for_selector(".js-plotly-plot")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+    screenshot(page, "tokenizers-full-en")
     before = chart_signature(page, COMPARE_CHART)
     page.get_by_role("button", name="Chinese", exact=True).click()
     wait_for_app(page)
@@ -21,9 +34,10 @@ def test_example_button_changes_the_comparison(page, app_url):
     assert chart_signature(page, COMPARE_CHART) != before
 
 
-def test_merge_slider_moves_the_step_through(page, app_url):
+def test_merge_slider_moves_the_step_through(tall_page, app_url):
+    page = tall_page
     open_page(page, app_url, "tokenizers")
-    page.wait_for_selector(".js-plotly-plot")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
     before = chart_signature(page, MERGE_CHART)
     slider = page.locator("[data-testid='stSlider']").filter(has_text="Merges done").get_by_role("slider")
     slider.focus()
@@ -46,17 +60,3 @@ def test_html_in_text_is_shown_as_text(page, app_url):
     assert page.locator("[data-testid='stApp'] img[src='x']").count() == 0
     assert page.locator("[data-testid='stApp'] a[href='http://x']").count() == 0
     assert page.get_by_text("<img", exact=False).count() > 0
-
-
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_whole_page_screenshot(browser, app_url, lang):
-    """A tall window shows every section at once, to look at (saved as tokenizers-full-<lang>.png)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 5200})
-    page = context.new_page()
-    try:
-        open_page(page, app_url, "tokenizers", lang)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
-        assert_no_exception(page)
-        screenshot(page, f"tokenizers-full-{lang}")
-    finally:
-        context.close()
