@@ -24,7 +24,7 @@ SWITCH_OPTIONS = {"norm_placement": ("post", "pre"), "norm": ("layernorm", "rmsn
 PARTS = ("embedding", "positions", "attention", "ffn", "norms")
 DEPTH_NORMS = ("layernorm", "rmsnorm")
 HEAD_DIMS = (16, 32, 64, 128)
-DEFAULT_PROMPT = "The history of"
+DEFAULT_PROMPT = "The city is"
 MAX_PROMPT = 500
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
@@ -264,7 +264,7 @@ def tiny_models() -> None:
     values = [report.perplexity[style] for style in lab.STYLES] + [report.unigram_perplexity]
     perplexity_column.plotly_chart(bars(labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
                                         title=t(f"{KEY}.perplexity_title"), y_title=t(f"{KEY}.perplexity_axis"),
-                                        height=340).update_yaxes(type="log"), key=f"{KEY}_perplexity_chart")
+                                        height=340), key=f"{KEY}_perplexity_chart")
     columns = st.columns(2)
     for column, style in zip(columns, lab.STYLES):
         column.metric(t(f"{KEY}.model_name", style=style), f"{report.perplexity[style]:.1f}",
@@ -275,7 +275,7 @@ def tiny_models() -> None:
     with prompt_column:
         prompt = capped_text(t(f"{KEY}.prompt"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=MAX_PROMPT)
     max_new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 5, 60, 30, key=f"{KEY}_new_tokens")
-    sampled = mode_column.radio(t(f"{KEY}.decoding"), (False, True), key=f"{KEY}_decoding",
+    sampled = mode_column.radio(t(f"{KEY}.decoding"), (False, True), index=1, key=f"{KEY}_decoding",
                                 format_func=option_labels(f"{KEY}.decoding_"))
     with st.spinner(t(f"{KEY}.writing")):
         texts = continuations(prompt, max_new_tokens, sampled, current_seed())

@@ -143,74 +143,73 @@ def block_diagrams(left: BlockDrawing, right: BlockDrawing, *, legend: str, heig
     for x, drawing in zip(COLUMN_CENTRES, (left, right)):
         _draw_column(canvas, x, drawing)
     canvas.add_annotation(x=1.15, y=-0.7, text=legend, showarrow=False, font=dict(size=11, color=CHANGED_BORDER))
-    fig = go.Figure(layout=dict(shapes=canvas.shapes, annotations=canvas.annotations))
-    fig.update_xaxes(visible=False, range=[0.0, 2.3], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-1.0, 10.4], fixedrange=True)
-    fig.update_layout(height=height, margin=dict(l=5, r=5, t=5, b=5), font=FONT, showlegend=False,
-                      plot_bgcolor="white", paper_bgcolor="white", dragmode=False)
-    return fig
+    layout = dict(shapes=canvas.shapes, annotations=canvas.annotations, height=height, font=FONT, showlegend=False,
+                  margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white", paper_bgcolor="white", dragmode=False,
+                  xaxis=dict(visible=False, range=[0.0, 2.3], fixedrange=True),
+                  yaxis=dict(visible=False, range=[-1.0, 10.4], fixedrange=True))
+    return go.Figure(dict(data=[], layout=layout))
 
 
 PART_COLOURS = ("#9aa5b1", "#b197fc", "#4c8bf5", "#40c057", "#fab005")  # embedding, positions, attention, ffn, norms
+LINE_COLOURS = ("#e8590c", "#3b6fd8", "#2f9e44", "#ae3ec9", "#f59f00", "#495057")
+LEGEND_BELOW = dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center")
+
+# The builders below describe each figure as one dict and construct it once: plotly's
+# update_* calls re-validate the whole figure each time and cost far more.
+
+
+def _title(text: str | None) -> dict | None:
+    return dict(text=text, x=0.0, xanchor="left") if text else None
 
 
 def parameter_breakdown(parts: Sequence[str], columns: dict[str, Sequence[int]], *, x_title: str,
                         height: int = 230) -> go.Figure:
     """Stacked horizontal bars: one bar per configuration, one colour per part (in PART_COLOURS order)."""
-    fig = go.Figure()
     names = list(columns)
-    for index, part in enumerate(parts):
-        values = [columns[name][index] for name in names]
-        fig.add_bar(y=names, x=values, name=part, orientation="h", marker_color=PART_COLOURS[index % len(PART_COLOURS)],
-                    hovertemplate=f"{part}: %{{x:,}}<extra>%{{y}}</extra>")
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.35, yanchor="top", traceorder="normal"),
-                      margin=dict(l=10, r=10, t=10, b=10), font=FONT, height=height)
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(type="category", autorange="reversed")
-    return fig
-
-
-LINE_COLOURS = ("#e8590c", "#3b6fd8", "#2f9e44", "#ae3ec9", "#f59f00", "#495057")
+    bars = [dict(type="bar", y=names, x=[columns[name][index] for name in names], name=part, orientation="h",
+                 marker=dict(color=PART_COLOURS[index % len(PART_COLOURS)]),
+                 hovertemplate=f"{part}: %{{x:,}}<extra>%{{y}}</extra>")
+            for index, part in enumerate(parts)]
+    layout = dict(barmode="stack", legend=dict(orientation="h", y=-0.35, yanchor="top", traceorder="normal"),
+                  margin=dict(l=10, r=10, t=10, b=10), font=FONT, height=height, xaxis=dict(title=dict(text=x_title)),
+                  yaxis=dict(type="category", autorange="reversed"))
+    return go.Figure(dict(data=bars, layout=layout))
 
 
 def line_figure(x: Sequence[float], series: dict[str, Sequence[float]], *, title: str, x_title: str, y_title: str,
                 log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (), height: int = 340) -> go.Figure:
     """Several lines over the same x, legend under the plot so it never meets the title."""
-    fig = go.Figure()
-    for index, (name, values) in enumerate(series.items()):
-        fig.add_scatter(x=list(x), y=list(values), mode="lines+markers", name=name, marker=dict(size=5),
-                        line=dict(color=LINE_COLOURS[index % len(LINE_COLOURS)],
-                                  dash="dash" if name in dashed else "solid"))
-    fig.update_xaxes(title=x_title, type="log" if log_x else "linear")
-    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), font=FONT, height=height,
-                      margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"))
-    return fig
+    traces = [dict(type="scatter", x=list(x), y=list(values), mode="lines+markers", name=name, marker=dict(size=5),
+                   line=dict(color=LINE_COLOURS[index % len(LINE_COLOURS)], dash="dash" if name in dashed else "solid"))
+              for index, (name, values) in enumerate(series.items())]
+    layout = dict(title=_title(title), font=FONT, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                  legend=LEGEND_BELOW,
+                  xaxis=dict(title=dict(text=x_title), type="log" if log_x else "linear"),
+                  yaxis=dict(title=dict(text=y_title), type="log" if log_y else "linear"))
+    return go.Figure(dict(data=traces, layout=layout))
 
 
 def rope_rotation_figure(points: np.ndarray, pair_names: Sequence[str], *, position_label: str,
                          x_title: str, y_title: str, height: int = 380) -> go.Figure:
     """Each chosen pair's (first, second) coordinates after rotation, one dot per position,
-    on the unit circle; the position number is shown next to a few dots."""
-    fig = go.Figure()
-    angle = np.linspace(0, 2 * np.pi, 181)
-    fig.add_scatter(x=np.cos(angle), y=np.sin(angle), mode="lines", line=dict(color="#d3d9e0", width=1),
-                    hoverinfo="skip", showlegend=False)
+    on the unit circle; the slowest pair is joined by a line and numbered every few positions."""
+    angle = np.linspace(0, 2 * np.pi, 121)
+    traces = [dict(type="scatter", x=np.cos(angle).tolist(), y=np.sin(angle).tolist(), mode="lines",
+                   line=dict(color="#d3d9e0", width=1), hoverinfo="skip", showlegend=False)]
     n_positions = points.shape[1]
     label_every = max(1, n_positions // 8)
     for index, (pair_points, name) in enumerate(zip(points, pair_names)):
         labelled = index == len(points) - 1  # numbers on the slowest pair only, so they stay readable
-        text = [str(p) if labelled and p % label_every == 0 else "" for p in range(n_positions)]
-        fig.add_scatter(x=pair_points[:, 0], y=pair_points[:, 1], mode="lines+markers+text" if labelled else "markers",
-                        name=name, text=text,
-                        textposition="top right", customdata=list(range(n_positions)),
-                        marker=dict(size=7), line=dict(width=1),
-                        hovertemplate=f"{position_label} %{{customdata}}<br>(%{{x:.3f}}, %{{y:.3f}})"
-                                      f"<extra>{name}</extra>")
-    fig.update_xaxes(title=x_title, range=[-1.3, 1.3], zeroline=True, zerolinecolor="#e4e7eb")
-    fig.update_yaxes(title=y_title, range=[-1.3, 1.3], scaleanchor="x", scaleratio=1, zeroline=True,
-                     zerolinecolor="#e4e7eb")
-    fig.update_layout(font=FONT, height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom"))
-    return fig
+        traces.append(dict(
+            type="scatter", x=pair_points[:, 0].tolist(), y=pair_points[:, 1].tolist(), name=name,
+            mode="lines+markers+text" if labelled else "markers",
+            text=[str(p) if labelled and p % label_every == 0 else "" for p in range(n_positions)],
+            textposition="top right", customdata=list(range(n_positions)), marker=dict(size=7),
+            line=dict(width=1, color=LINE_COLOURS[1 if labelled else 0]),
+            hovertemplate=f"{position_label} %{{customdata}}<br>(%{{x:.3f}}, %{{y:.3f}})<extra>{name}</extra>"))
+    axis = dict(range=[-1.3, 1.3], zeroline=True, zerolinecolor="#e4e7eb")
+    layout = dict(font=FONT, height=height, margin=dict(l=10, r=10, t=10, b=10),
+                  legend=dict(orientation="h", y=1.02, yanchor="bottom"),
+                  xaxis=dict(axis, title=dict(text=x_title)),
+                  yaxis=dict(axis, title=dict(text=y_title), scaleanchor="x", scaleratio=1))
+    return go.Figure(dict(data=traces, layout=layout))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -169,6 +170,19 @@ def preset_costs(name: str, context: int, contexts: list[int], bytes_per_value: 
 # -- deep stacks at initialisation ---------------------------------------------------------
 
 
+@contextmanager
+def one_thread():
+    """Run tiny models on one CPU thread: with matrices this small, several threads mostly
+    wait for each other, and on a busy CPU that made a pass 10 to 20 times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+
 @dataclass(frozen=True)
 class DepthNorms:
     """What a deep stack does to a signal at initialisation, per layer (1 = first block)."""
@@ -207,14 +221,8 @@ def depth_norms(norm_placement: str, n_layer: int = 24, *, norm: str = "layernor
     """
     config = GPTConfig.style_2017(vocab_size=vocab_size, block_size=seq_len, n_layer=n_layer, n_head=n_head,
                                   n_embd=n_embd, norm=norm, norm_placement=norm_placement)
-    threads = torch.get_num_threads()
-    # Matrices this small run fastest on one thread; several threads spin-wait for each
-    # other on a busy CPU and can make this pass 20x slower.
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return _depth_norms(config, init, batch_size, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _depth_norms(config: GPTConfig, init: str, batch_size: int, seed: int) -> DepthNorms:
@@ -392,7 +400,8 @@ def continuation(bundle, prompt: str, max_new_tokens: int, *, sampled: bool, see
     sampled with SAMPLED and a seeded generator. None when the prompt has no tokens."""
     if not bundle.encode(prompt):
         return None
-    if not sampled:
-        return bundle.continue_text(prompt, max_new_tokens, temperature=0.0)
-    generator = torch.Generator(device=bundle.device).manual_seed(seed)
-    return bundle.continue_text(prompt, max_new_tokens, generator=generator, **SAMPLED)
+    settings = dict(temperature=0.0)
+    if sampled:
+        settings = dict(SAMPLED, generator=torch.Generator(device=bundle.device).manual_seed(seed))
+    with one_thread():
+        return bundle.continue_text(prompt, max_new_tokens, **settings)

@@ -2,11 +2,28 @@
 
 import pytest
 
+from components.text import escape_markdown
 from models import blocks_lab as lab
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/blocks.py"
 KEY = "blocks"
+
+
+TRAINED = lab.training_curves() is not None and lab.heldout_report() is not None
+
+
+def greedy(prompt: str, n: int) -> list[str]:
+    from models.tiny_gpt import load_tiny_gpt
+
+    return [lab.continuation(load_tiny_gpt(style), prompt, n, sampled=False, seed=0) for style in lab.STYLES]
+
+
+def continuation_texts(at) -> list[str]:
+    """The two continuation boxes: the markdown right after each model's name."""
+    texts = [m.value for m in at.markdown]
+    titles = {f"**{style} block**" for style in lab.STYLES} | {f"**{style} 的块**" for style in lab.STYLES}
+    return [texts[i + 1] for i, text in enumerate(texts) if text in titles]
 
 
 def millions(n: int) -> str:
@@ -22,8 +39,21 @@ def current_choices(at) -> lab.BlockChoices:
                                for name in ("norm_placement", "norm", "positions", "kv_group", "ffn", "bias")})
 
 
+def check_defaults(at) -> None:
+    stats = lab.block_stats("tiny", lab.BlockChoices.style_2024())
+    assert metric(at, 0) == millions(stats.total)
+    assert metric(at, 2) == f"{stats.kv_bytes_per_token / 1024:,.1f} KiB"
+    post, pre = lab.depth_norms("post", 24), lab.depth_norms("pre", 24)
+    assert metric(at, 4) == f"{lab.last_layer_gradient_ratio(post, pre):.2f}×"
+    assert float(metric(at, 8)) < 1e-4  # RoPE: only the distance matters
+    if TRAINED:
+        report = lab.heldout_report()
+        assert [metric(at, 9), metric(at, 10)] == [f"{report.perplexity[s]:.1f}" for s in lab.STYLES]
+
+
 def test_every_control(lang):
     at = open_page(PAGE, lang)
+    check_defaults(at)
     for size in lab.SIZES:
         at.selectbox(key=f"{KEY}_size").set_value(size).run()
         assert_clean(at)
@@ -69,15 +99,26 @@ def test_every_control(lang):
     expected = lab.relative_scores(12, 64, "sinusoidal").diagonal_spread
     assert metric(at, 8) == f"{expected:.2g}"
 
+    if TRAINED:
+        at.slider(key=f"{KEY}_new_tokens").set_value(5).run()
+        assert_clean(at)
+        at.radio(key=f"{KEY}_decoding").set_value(False).run()
+        assert_clean(at)
+        at.text_input(key=f"{KEY}_prompt").input("Water").run()
+        assert_clean(at)
+        assert continuation_texts(at) == [f"**Water**{escape_markdown(text)}" for text in greedy("Water", 5)]
 
-def test_default_numbers_are_the_cores():
-    at = open_page(PAGE)
-    stats = lab.block_stats("tiny", lab.BlockChoices.style_2024())
-    assert metric(at, 0) == millions(stats.total)
-    assert metric(at, 2) == f"{stats.kv_bytes_per_token / 1024:,.1f} KiB"
-    post, pre = lab.depth_norms("post", 24), lab.depth_norms("pre", 24)
-    assert metric(at, 4) == f"{lab.last_layer_gradient_ratio(post, pre):.2f}×"
-    assert float(metric(at, 8)) < 1e-4  # RoPE: only the distance matters
+    at.selectbox(key=f"{KEY}_calc_preset").set_value("GPT-2 small").run()
+    assert_clean(at)
+    at.select_slider(key=f"{KEY}_calc_context").set_value(2048).run()
+    assert_clean(at)
+    at.radio(key=f"{KEY}_calc_bytes").set_value(4).run()
+    assert_clean(at)
+    costs = lab.preset_costs("GPT-2 small", 2048, [2048], bytes_per_value=4)
+    values = [m.value for m in at.metric]
+    assert values[-4] == f"{costs.parameters / 1e6:,.2f}M"
+    assert values[-3] == f"{costs.kv_bytes_per_token / 1024:,.1f} KiB"
+    assert values[-2] == f"{costs.kv_bytes / 1024 ** 2:,.1f} MiB"
 
 
 def test_impossible_combinations_are_adjusted_not_errors():
@@ -92,3 +133,26 @@ def test_impossible_combinations_are_adjusted_not_errors():
     at.select_slider(key=f"{KEY}_rope_head_dim").set_value(16).run()  # only 8 pairs now
     assert_clean(at)
     assert at.slider(key=f"{KEY}_rope_pair").value == 7
+
+
+@pytest.mark.skipif(not TRAINED, reason="the tiny models have not been trained yet")
+def test_odd_prompts_get_a_message_not_a_traceback():
+    at = open_page(PAGE)
+    at.slider(key=f"{KEY}_new_tokens").set_value(5).run()
+    for text in ("", "   ", "🐱🐶🐭" * 20, "城市的历史", "a\x00b\x07c", "<b>hi</b><script>alert(1)</script>", "x" * 20_000):
+        at.text_input(key=f"{KEY}_prompt").input(text).run()
+        assert_clean(at)
+        if not text:
+            assert any(info.value == t_empty() for info in at.info)
+        if len(text) > 500:
+            assert any("20,000" in warning.value for warning in at.warning)
+        if "\x00" in text:
+            assert any("2" in warning.value for warning in at.warning)
+        if "<script>" in text:
+            assert any("\\<script\\>" in markdown.value for markdown in at.markdown)
+
+
+def t_empty() -> str:
+    from components.i18n import translate
+
+    return translate("common.empty_text", "en")

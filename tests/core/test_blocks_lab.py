@@ -211,3 +211,46 @@ def test_bundled_logs_are_consistent_when_present():
         assert curves[style].steps == sorted(curves[style].steps)
         assert report.perplexity[style] < report.unigram_perplexity
     assert curves["2017"].steps == curves["2024"].steps  # same budget
+
+
+def test_preset_calculator_numbers():
+    from models import params
+
+    contexts = [512, 1024, 2048]
+    growth = lab.preset_context_growth("GPT-2 small", contexts)
+    assert growth[1] == 0.0
+    assert growth[2] == pytest.approx(100 * 1024 * 768 / 124_439_808)
+    assert growth[0] < 0
+    assert lab.preset_context_growth("Llama-3-8B", contexts) == [0.0, 0.0, 0.0]
+    costs = lab.preset_costs("Llama-3-8B", 8192, contexts, bytes_per_value=2)
+    assert costs.parameters == 8_030_261_248
+    assert costs.kv_bytes == 8192 * 131072  # 128 KiB per token
+    flops = params.flops_per_token(params.PRESETS["Llama-3-8B"], 2048)
+    assert costs.flops_fixed[2] + costs.flops_attention[2] == flops["total"]
+    assert costs.flops_attention[2] == 2 * costs.flops_attention[1]  # linear in the context
+
+
+def test_relative_scores_limit():
+    scores = lab.relative_scores(8, 16, "sinusoidal")
+    assert scores.limit == pytest.approx(np.abs(scores.scores).max())
+
+
+@pytest.fixture(scope="module")
+def bundles():
+    if lab.training_curves() is None:
+        pytest.skip("the tiny models have not been trained yet")
+    from models.tiny_gpt import load_tiny_gpt
+
+    return {style: load_tiny_gpt(style) for style in lab.STYLES}
+
+
+def test_continuations_are_the_models_own_and_seeded(bundles):
+    bundle = bundles["2024"]
+    greedy = lab.continuation(bundle, "The city is", 6, sampled=False, seed=0)
+    ids = bundle.encode("The city is")
+    expected = bundle.decode(bundle.generate_ids(ids, 6, temperature=0.0)[len(ids):])
+    assert greedy == expected
+    first = lab.continuation(bundle, "The city is", 6, sampled=True, seed=3)
+    assert first == lab.continuation(bundle, "The city is", 6, sampled=True, seed=3)
+    assert lab.continuation(bundle, "", 6, sampled=True, seed=3) is None
+    assert isinstance(lab.continuation(bundles["2017"], "城市 🐱 <b>", 4, sampled=False, seed=0), str)
