@@ -79,11 +79,13 @@ def show_messages(issues):
 
 def knobs(vocab_size):
     st.subheader(t(f"{KEY}.knobs_title"))
-    left, middle, right = st.columns(3)
+    left, middle, right, seed_column = st.columns([3, 3, 3, 2])
     temperature = left.slider(t(f"{KEY}.temperature"), 0.0, 2.0, 0.8, 0.05, key=f"{KEY}_temperature",
                               help=t(f"{KEY}.temperature_help"))
     top_k = middle.slider(t(f"{KEY}.top_k"), 0, 200, 0, 1, key=f"{KEY}_top_k", help=t(f"{KEY}.top_k_help"))
     top_p = right.slider(t(f"{KEY}.top_p"), 0.0, 1.0, 0.8, 0.01, key=f"{KEY}_top_p", help=t(f"{KEY}.top_p_help"))
+    st.session_state.setdefault(f"{KEY}_seed", current_seed())
+    seed_column.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, step=1, key=f"{KEY}_seed", help=t(f"{KEY}.seed_help"))
     settings, issues = check_combination(temperature, top_k, top_p, vocab_size)
     show_messages(issues)
     return settings
@@ -125,11 +127,8 @@ def show_distribution(model, view):
 def draws_section(model, view, greedy):
     st.subheader(t(f"{KEY}.draws_title"))
     st.markdown(t(f"{KEY}.draws_explain"))
-    count_column, seed_column = st.columns(2)
-    n = count_column.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws")
-    seed = seed_column.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, step=1, key=f"{KEY}_seed",
-                                    help=t(f"{KEY}.seed_help"))
-    result = draw_samples(view, n, int(seed), SHOWN_TOKENS)
+    n = st.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws")
+    result = draw_samples(view, n, int(st.session_state[f"{KEY}_seed"]), SHOWN_TOKENS)
     chart_column, metric_column = st.columns([4, 1])
     chart_column.plotly_chart(sample_histogram(
         token_labels(model, result.ids), result.frequency, result.exact, title=t(f"{KEY}.histogram_title", n=n),
@@ -182,7 +181,6 @@ with model_column:
 with prompt_column:
     text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000,
                        help=t(f"{KEY}.prompt_help"))
-st.session_state.setdefault(f"{KEY}_seed", current_seed())
 
 if model is not None:
     prompt = cached_logits(model.name, text, _model=model)
