@@ -93,7 +93,8 @@ def explore(stack, labels, hide_special):
     title = t(f"{KEY}.heatmap_title", layer=layer, head=head_names[head])
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(heatmap(matrix, shown_labels, shown_labels, title=title, zmin=0, value_format=".3f",
+        st.markdown(f"**{title}**")  # above the chart: its key labels sit on top
+        st.plotly_chart(heatmap(matrix, shown_labels, shown_labels, zmin=0, value_format=".3f",
                                 hover_name=t(f"{KEY}.weight"), x_title=t(f"{KEY}.key_axis"),
                                 y_title=t(f"{KEY}.query_axis"), height=min(760, 18 * len(kept) + 200)),
                         key=f"{KEY}_heatmap_chart")

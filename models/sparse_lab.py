@@ -299,6 +299,9 @@ class _PatternedGPT(torch.nn.Module):
         super().__init__()
         self.model = model
         self.mask = mask
+        # Mirror the model's mode: evaluation helpers restore the wrapper's mode afterwards,
+        # and a fresh Module starts in training mode (dropout on).
+        self.train(model.training)
 
     def forward(self, idx: torch.Tensor):
         T = idx.size(1)
@@ -366,13 +369,17 @@ def apply_to_gpt(
     block_size = model.config.block_size
     mask = gpt_mask(settings, block_size, device=device)
     steps = 4
-    full_nll, count = heldout_nll(model, heldout_ids, block_size, max_windows=max_windows)
+    # The baseline goes through the same explicit-mask path, so any difference comes from
+    # the pattern and not from a different kernel's rounding (which can flip a near-tie in
+    # greedy decoding).
+    causal_mask = masks.causal(block_size, device=device)
+    full_nll, count = heldout_nll(_PatternedGPT(model, causal_mask), heldout_ids, block_size, max_windows=max_windows)
     if progress:
         progress(1 / steps)
     pattern_nll, _ = heldout_nll(_PatternedGPT(model, mask), heldout_ids, block_size, max_windows=max_windows)
     if progress:
         progress(2 / steps)
-    full_text = greedy_continuation(model, prompt_ids, max_new_tokens)
+    full_text = greedy_continuation(model, prompt_ids, max_new_tokens, causal_mask)
     if progress:
         progress(3 / steps)
     pattern_text = greedy_continuation(model, prompt_ids, max_new_tokens, mask)

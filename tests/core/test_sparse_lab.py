@@ -161,3 +161,14 @@ def test_apply_to_gpt_full_pattern_changes_nothing(tiny_model):
                           max_windows=3, max_new_tokens=5)
     assert narrow.pattern_perplexity != pytest.approx(narrow.full_perplexity, rel=1e-4)
     assert narrow.full_perplexity == pytest.approx(same.full_perplexity)
+    assert not tiny_model.training, "evaluating must not switch the shared model into training mode"
+
+
+def test_apply_to_gpt_keeps_dropout_off():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig.style_2017(vocab_size=30, block_size=16, n_layer=1, n_head=2, n_embd=16,
+                                     dropout=0.5)).eval()
+    heldout = np.random.default_rng(1).integers(0, 30, size=100).astype(np.uint16)
+    first = apply_to_gpt(model, heldout, PatternSettings("full"), [1, 2], max_windows=2, max_new_tokens=6)
+    second = apply_to_gpt(model, heldout, PatternSettings("full"), [1, 2], max_windows=2, max_new_tokens=6)
+    assert first == second and not model.training
