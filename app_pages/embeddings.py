@@ -247,7 +247,8 @@ def axis_section(name, params):
     kind_names = [t(f"{KEY}.axis_left_row"), t(f"{KEY}.axis_right_row"), t(f"{KEY}.axis_words_row")]
     positions = [*result.left_positions, *result.right_positions, *result.positions]
     st.plotly_chart(axis_strip(positions, labels, kinds, kind_names,
-                               chart_label(" ".join(result.left_used), 40), chart_label(" ".join(result.right_used), 40),
+                               chart_label(" ".join(result.left_used), 40, show_whitespace=False),
+                               chart_label(" ".join(result.right_used), 40, show_whitespace=False),
                                x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
 
 
@@ -267,7 +268,8 @@ def sentences_section(name, params):
         elif missing:
             st.caption(t(f"{KEY}.sentence_missing", n=number, words=quoted(missing[:12])))
     labels = unique_labels([f"S{i + 1}: {chart_label(s, 26, show_whitespace=False)}" for i, s in enumerate(sentences)])
-    st.plotly_chart(heatmap(result.similarity, labels, labels, zmin=-1, zmax=1, colorscale="RdBu",
+    short = [f"S{i + 1}" for i in range(len(sentences))]
+    st.plotly_chart(heatmap(result.similarity, short, labels, colorscale="Viridis",
                             hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
 
 
@@ -293,17 +295,18 @@ def context_section(params):
     layers = result.similarity.shape[0] - 1
     layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_layer", help=t(f"{KEY}.layer_help"))
     labels = unique_labels([f"S{i + 1}: {chart_label(s, 22, show_whitespace=False)}" for i, s in enumerate(result.sentences)])
+    short = [f"S{i + 1}" for i in range(len(result.sentences))]
     static, contextual_column = st.columns(2)
     with static:
         matrix = static_word_similarity(space_for("word2vec", params), list(result.sentences), word)
         if matrix is None:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
-            st.plotly_chart(heatmap(matrix, labels, labels, zmin=0, zmax=1, colorscale="Viridis",
+            st.plotly_chart(heatmap(matrix, short, labels, zmin=0, zmax=1, colorscale="Viridis",
                                     title=t(f"{KEY}.context_static_title"), hover_name=t(f"{KEY}.cosine")),
                             key=f"{KEY}_static_chart")
     with contextual_column:
-        st.plotly_chart(heatmap(result.similarity[layer], labels, labels, zmin=0, zmax=1, colorscale="Viridis",
+        st.plotly_chart(heatmap(result.similarity[layer], short, labels, zmin=0, zmax=1, colorscale="Viridis",
                                 title=t(f"{KEY}.context_layer_title", layer=layer), hover_name=t(f"{KEY}.cosine")),
                         key=f"{KEY}_contextual_chart")
     st.plotly_chart(lines(list(range(layers + 1)), {t(f"{KEY}.context_mean"): result.mean_by_layer,

@@ -68,7 +68,7 @@ def similarity_bars(words: Sequence[str], scores: Sequence[float], *, x_title: s
 
 
 def axis_strip(positions: Sequence[float], labels: Sequence[str], kinds: Sequence[int], kind_names: Sequence[str],
-               left_name: str, right_name: str, *, x_title: str, height: int = 300) -> go.Figure:
+               left_name: str, right_name: str, *, x_title: str, height: int = 340) -> go.Figure:
     """Words placed along one direction; ``kinds`` picks a row and colour (e.g. left pole, right pole, words)."""
     fig = go.Figure()
     for kind, name in enumerate(kind_names):
@@ -87,9 +87,9 @@ def axis_strip(positions: Sequence[float], labels: Sequence[str], kinds: Sequenc
     fig.add_vline(x=0, line=dict(color="#9aa5b1", dash="dot"))
     fig.update_xaxes(title=x_title, range=[-span, span], zeroline=False)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(kind_names)[::-1])
-    fig.add_annotation(x=-span, y=1.06, yref="paper", text="← " + left_name, showarrow=False, xanchor="left")
-    fig.add_annotation(x=span, y=1.06, yref="paper", text=right_name + " →", showarrow=False, xanchor="right")
+    fig.add_annotation(x=-span, y=1.12, yref="paper", text="← " + left_name, showarrow=False, xanchor="left")
+    fig.add_annotation(x=span, y=1.12, yref="paper", text=right_name + " →", showarrow=False, xanchor="right")
     fig.update_layout(showlegend=False)
     fig = _finish(fig, None, height)
-    fig.update_layout(margin=dict(t=40))
+    fig.update_layout(margin=dict(t=60))
     return fig
