@@ -82,7 +82,7 @@ def run_controls():
         config, get_model, model_name = choose_model(device)
     with prompt_column:
         text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000)
-        asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 64, key=f"{KEY}_new_tokens",
+        asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 128, key=f"{KEY}_new_tokens",
                           help=t(f"{KEY}.new_tokens_help"))
     ids = tokenizer().encode(text).ids if text.strip() else []
     if not ids:

@@ -23,7 +23,7 @@ SAMPLED_COLOUR = "#f08c00"
 def _layout(title: str, height: int, **extra) -> dict:
     return dict(
         title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
-        margin=dict(l=10, r=10, t=100, b=10),
+        margin=dict(l=10, r=10, t=86, b=10),
         font=FONT,
         height=height,
         legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left"),
