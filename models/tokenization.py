@@ -33,6 +33,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -418,6 +419,40 @@ def _uses_byte_level(backend) -> bool:
     return '"ByteLevel"' in parts
 
 
+HUB_TIMEOUT_S = 5
+
+
+@contextmanager
+def _hub_access(online: bool):
+    """The app runs with the hub switched off; for one load the person asked to download, switch it
+    on with short timeouts, then put the settings back (the hub library reads them at call time)."""
+    from huggingface_hub import constants
+
+    saved = (constants.HF_HUB_OFFLINE, constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT)
+    if online:
+        constants.HF_HUB_OFFLINE = False
+        constants.HF_HUB_ETAG_TIMEOUT = constants.HF_HUB_DOWNLOAD_TIMEOUT = HUB_TIMEOUT_S
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE, constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT = saved
+
+
+def _probe_hub(spec: str) -> None:
+    """One quick request before downloading: no network or an unknown id fails in seconds, not after
+    the download library's minute of retries."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    with _hub_access(True):
+        try:
+            HfApi().model_info(spec, timeout=HUB_TIMEOUT_S)
+        except (RepositoryNotFoundError, GatedRepoError) as error:
+            raise UserTokenizerError("not_found", str(error)) from error
+        except Exception as error:  # noqa: BLE001 - no network, DNS failure, timeout, server error
+            raise UserTokenizerError("offline", str(error)) from error
+
+
 def load_user_tokenizer(spec: str, allow_download: bool = False) -> UserTokenizer:
     """A tokenizer from a local folder (with tokenizer.json or a transformers tokenizer) or a hub id.
 
@@ -438,10 +473,13 @@ def load_user_tokenizer(spec: str, allow_download: bool = False) -> UserTokenize
         return UserTokenizer(spec, tokenizer, _uses_byte_level(tokenizer))
     if not folder.is_dir() and not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", spec):
         raise UserTokenizerError("not_found", spec)
+    if allow_download and not folder.is_dir():
+        _probe_hub(spec)
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(spec, local_files_only=not allow_download)
+        with _hub_access(allow_download):
+            tokenizer = AutoTokenizer.from_pretrained(spec, local_files_only=not allow_download)
     except (OSError, ValueError) as error:
         message = str(error).lower()
         offline = any(word in message for word in ("offline", "connection", "internet", "resolve", "network",

@@ -224,3 +224,13 @@ def test_user_tokenizer_broken_file(tmp_path: Path):
 def test_parameters_and_context():
     assert T.embedding_parameters(50_257, 768) == 38_597_376  # GPT-2 small's token-embedding table
     assert T.characters_in_context(1024, 4.0) == 4096
+
+
+def test_download_allowed_without_network_fails_with_a_reason_and_restores_offline_mode():
+    from huggingface_hub import constants
+
+    before = constants.HF_HUB_OFFLINE
+    with pytest.raises(T.UserTokenizerError) as caught:
+        T.load_user_tokenizer("someone/surely-not-a-model-xyz", allow_download=True)
+    assert caught.value.reason in ("offline", "not_found")
+    assert constants.HF_HUB_OFFLINE == before
