@@ -187,7 +187,7 @@ def delta_bars(positions: Sequence[str], series: dict[str, Sequence[float]], *, 
     colours = ("#2f9e44", "#e03131")
     traces = [dict(type="bar", x=list(positions), y=[float(v) for v in values], name=name,
                    marker=dict(color=colour), textposition="outside",
-                   text=["0" if v == 0 else f"{v:.1e}" for v in values],
+                   text=["0" if v == 0 else f"{v:.2g}" for v in values],
                    hovertemplate=f"%{{x}}: %{{y:.3e}}<extra>{name}</extra>")
               for (name, values), colour in zip(series.items(), colours)]
     peak = max((float(np.max(v)) for v in series.values() if len(v)), default=0.0) or 1.0
@@ -199,7 +199,8 @@ def delta_bars(positions: Sequence[str], series: dict[str, Sequence[float]], *, 
                           xanchor="left", yanchor="bottom", font=dict(color=HIGHLIGHT)))
     return go.Figure(data=traces, layout=dict(
         title=_title(title), font=FONT, height=380, margin=dict(l=10, r=10, t=80, b=10), barmode="group",
-        legend=dict(orientation="h", y=1.08, yanchor="bottom"), shapes=shapes, annotations=notes,
+        legend=dict(orientation="h", x=1.0, xanchor="right", y=1.12, yanchor="bottom"), shapes=shapes,
+        annotations=notes,
         xaxis=dict(type="category", tickangle=-45), yaxis=dict(title=dict(text=y_title), range=[0, peak * 1.3]),
     ))
 

@@ -3,27 +3,24 @@ typed HTML stays text."""
 
 import pytest
 
-from tests.browser.conftest import assert_no_exception, chart_signature, open_page, screenshot, wait_for_app
+from tests.browser.conftest import assert_no_exception, open_page, screenshot, wait_for_app
+from tests.browser.test_masking import choose, keyed_signature
 
 pytestmark = pytest.mark.browser
 INJECTION = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> it **was**'
-WEIGHTS, BARS = 0, 2  # chart order on the page: W_Q|W_K|W_V, X|Q|K|V, step-1 bars, ...
 
 
 def test_current_word_and_no_projection_change_the_charts(page, app_url):
     open_page(page, app_url, "qkv")
-    page.wait_for_selector(".js-plotly-plot")
-    bars = chart_signature(page, BARS)
-    page.get_by_label("Current word", exact=True).click()
-    page.get_by_role("option", name="2: dog").click()
-    wait_for_app(page)
-    assert_no_exception(page)
-    assert chart_signature(page, BARS) != bars
-    weights = chart_signature(page, WEIGHTS)
+    bars = keyed_signature(page, "qkv_bars_chart")
+    choose(page, "qkv_token", "^2: dog$")
+    assert keyed_signature(page, "qkv_bars_chart") != bars
+    compare = keyed_signature(page, "qkv_compare_chart")
     page.get_by_text("No projection (Q = K = V = X)").click()
     wait_for_app(page)
     assert_no_exception(page)
-    assert chart_signature(page, WEIGHTS) != weights
+    assert keyed_signature(page, "qkv_compare_chart") != compare
+    assert page.locator(".st-key-qkv_weights_chart").count() == 0  # no W_Q, W_K, W_V without projections
     screenshot(page, "qkv-no-projection")
 
 
