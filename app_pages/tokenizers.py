@@ -14,14 +14,8 @@ KEY = "tokenizers"
 MAX_TEXT = 5000
 MAX_BPE_TEXT = 400
 MAX_CHIPS = 300
-EXAMPLES = {
-    "en": "Tokenizers don't see words. Unbelievably, \"tokenization\" is split into pieces!\n"
-          "    Spaces, new lines and 3.14159 count too.",
-    "zh": "自然语言处理让计算机读懂人类的语言。分词器先把文字切成词元，再把每个词元换成一个编号。",
-    "emoji": "I love 🍕 and 🐱! 👩‍💻 coding at 3am ☕ 🇫🇷🇯🇵",
-    "code": "def greet(name):\n    return f\"Hello, {name}!\"\n\nfor i in range(3):\n    print(greet('world'))",
-}
-BPE_DEFAULT = "low lower lowest, slow slower slowest, new newer newest, wide wider widest"
+EXAMPLES = tk.EXAMPLE_TEXTS
+BPE_DEFAULT = tk.BPE_EXAMPLE
 USER_STATE = f"{KEY}_user_loaded"  # {"spec", "download", "error"} after the Load button
 D_MODELS = (64, 128, 256, 512, 768, 1024, 2048, 4096)
 CONTEXTS = (128, 512, 1024, 2048, 4096, 8192)

