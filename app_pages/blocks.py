@@ -26,6 +26,7 @@ DEPTH_NORMS = ("layernorm", "rmsnorm")
 HEAD_DIMS = (16, 32, 64, 128)
 DEFAULT_PROMPT = "The city is"
 MAX_PROMPT = 500
+STYLE_COLOURS = ("#e8590c", "#e8590c", "#3b6fd8", "#3b6fd8")  # 2017 train, held-out; 2024 train, held-out
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
@@ -258,7 +259,8 @@ def tiny_models() -> None:
     loss_column, perplexity_column = st.columns([3, 2])
     loss_column.plotly_chart(line_figure(curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
                                          x_title=t(f"{KEY}.step_axis"), y_title=t(f"{KEY}.loss_axis"),
-                                         dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES]),
+                                         dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES],
+                                         colours=STYLE_COLOURS),
                              key=f"{KEY}_loss_chart")
     labels = [t(f"{KEY}.model_name", style=style) for style in lab.STYLES] + [t(f"{KEY}.unigram")]
     values = [report.perplexity[style] for style in lab.STYLES] + [report.unigram_perplexity]
@@ -271,7 +273,7 @@ def tiny_models() -> None:
                       help=t(f"{KEY}.perplexity_help", tokens=f"{report.tokens_scored:,}"))
         column.caption(t(f"{KEY}.model_caption", params=f"{report.parameters[style]:,}",
                          seconds=curves[style].wall_time_s, device=curves[style].device))
-    prompt_column, length_column, mode_column = st.columns([3, 1, 1])
+    prompt_column, length_column, mode_column = st.columns([3, 1.2, 1.5])
     with prompt_column:
         prompt = capped_text(t(f"{KEY}.prompt"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=MAX_PROMPT)
     max_new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 5, 60, 30, key=f"{KEY}_new_tokens")

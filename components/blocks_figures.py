@@ -177,10 +177,12 @@ def parameter_breakdown(parts: Sequence[str], columns: dict[str, Sequence[int]],
 
 
 def line_figure(x: Sequence[float], series: dict[str, Sequence[float]], *, title: str, x_title: str, y_title: str,
-                log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (), height: int = 340) -> go.Figure:
+                log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (),
+                colours: Sequence[str] | None = None, height: int = 340) -> go.Figure:
     """Several lines over the same x, legend under the plot so it never meets the title."""
+    colours = colours or LINE_COLOURS
     traces = [dict(type="scatter", x=list(x), y=list(values), mode="lines+markers", name=name, marker=dict(size=5),
-                   line=dict(color=LINE_COLOURS[index % len(LINE_COLOURS)], dash="dash" if name in dashed else "solid"))
+                   line=dict(color=colours[index % len(colours)], dash="dash" if name in dashed else "solid"))
               for index, (name, values) in enumerate(series.items())]
     layout = dict(title=_title(title), font=FONT, height=height, margin=dict(l=10, r=10, t=40, b=10),
                   legend=LEGEND_BELOW,

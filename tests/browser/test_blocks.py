@@ -8,20 +8,35 @@ from tests.browser.conftest import assert_no_exception, chart_signature, open_pa
 pytestmark = pytest.mark.browser
 
 
+N_CHARTS = 11
+
+
+def wait_for_charts(page) -> None:
+    """Plotly draws after the script has finished; wait until every chart of the page is there."""
+    page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot').length >= {N_CHARTS}")
+
+
+DIAGRAM_TEXT = "() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[0].layout.annotations)"
+
+
+def wait_for_change(page, expression: str, before: str) -> str:
+    page.wait_for_function(f"(before) => ({expression})() !== before", arg=before, timeout=30_000)
+    return page.evaluate(expression)
+
+
 def metric_values(page) -> list[str]:
     return page.locator("[data-testid='stMetricValue']").all_inner_texts()
 
 
 def test_switches_change_the_diagram_and_counts(page, app_url):
     open_page(page, app_url, "blocks")
-    page.wait_for_selector(".js-plotly-plot")
-    diagram = chart_signature(page, 0)
-    layout_before = page.evaluate("() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[0].layout.annotations)")
+    wait_for_charts(page)
+    diagram = page.evaluate(DIAGRAM_TEXT)
+    assert "Grouped-query attention" in diagram
     page.get_by_role("button", name="All 2017").click()
     wait_for_app(page)
     assert_no_exception(page)
-    layout_after = page.evaluate("() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[0].layout.annotations)")
-    assert layout_after != layout_before
+    assert "Grouped-query attention" not in wait_for_change(page, DIAGRAM_TEXT, diagram)
     total = lab.block_stats("tiny", lab.BlockChoices.style_2017()).total
     assert metric_values(page)[0] == f"{total / 1e6:,.2f}M"
     screenshot(page, "blocks-2017")
@@ -30,13 +45,12 @@ def test_switches_change_the_diagram_and_counts(page, app_url):
     page.get_by_text("SwiGLU", exact=True).first.click()
     wait_for_app(page)
     assert_no_exception(page)
-    assert chart_signature(page, 1) != breakdown
-    assert diagram is not None
+    wait_for_change(page, "() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[1].data)", breakdown)
 
 
 def test_scores_method_changes_the_heatmap_and_chinese_renders(page, app_url):
     open_page(page, app_url, "blocks")
-    page.wait_for_selector(".js-plotly-plot")
+    wait_for_charts(page)
     charts = page.locator(".js-plotly-plot")
     index = next(i for i in range(charts.count())
                  if page.evaluate("(i) => (document.querySelectorAll('.js-plotly-plot')[i].data[0] || {}).type", i) == "heatmap")
@@ -44,8 +58,9 @@ def test_scores_method_changes_the_heatmap_and_chinese_renders(page, app_url):
     page.get_by_text("Sinusoidal, added", exact=True).click()
     wait_for_app(page)
     assert_no_exception(page)
-    assert chart_signature(page, index) != before
+    wait_for_change(page, f"() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[{index}].data)", before)
     open_page(page, app_url, "blocks", "zh")
+    wait_for_charts(page)
     assert_no_exception(page)
     assert page.get_by_text("两个块，并排对照").count() == 1
     screenshot(page, "blocks-zh-full")
