@@ -13,6 +13,7 @@ from components.blocks_figures import (
 from components.figures import bars, heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
+from components.loaders import load_tiny_gpt
 from components.settings import current_seed
 from components.text import capped_text, escape_markdown
 from models import blocks_lab as lab
@@ -230,17 +231,9 @@ def positions() -> None:
 # -- 4. the two bundled models -------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def tiny_model(style: str):
-    # components/loaders.py (load_tiny_gpt, cached) is not in the tree yet: the same call, cached here
-    from models.tiny_gpt import load_tiny_gpt
-
-    return load_tiny_gpt(style)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def continuations(prompt: str, max_new_tokens: int, sampled: bool, seed: int) -> dict:
-    return {style: lab.continuation(tiny_model(style), prompt, max_new_tokens, sampled=sampled, seed=seed)
+    return {style: lab.continuation(load_tiny_gpt(style), prompt, max_new_tokens, sampled=sampled, seed=seed)
             for style in lab.STYLES}
 
 
