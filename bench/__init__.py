@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from typing import Callable
 
@@ -29,22 +28,22 @@ def machine_summary(device: torch.device) -> str:
     return f"{where}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
 
 
-def best_time(run: Callable[[], object], device: torch.device, repeats: int = 3) -> float:
-    """Fastest of ``repeats`` runs in seconds, after one warm-up; the fastest is the one
-    least disturbed by other work on a shared machine."""
-    run()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
+def best_times(runs: dict[str, Callable[[], object]], device: torch.device, repeats: int = 3) -> dict[str, float]:
+    """Fastest of ``repeats`` runs of each contender in seconds, after one warm-up each.
+
+    The fastest run is the one least disturbed by other work on a shared machine, and
+    the contenders take turns (A, B, A, B, ...) so a change of load hits them alike."""
+    for run in runs.values():
         run()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            synchronize(device)
+            start = time.perf_counter()
+            run()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:

@@ -13,7 +13,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from bench import best_time, machine_summary, table
+from bench import best_times, machine_summary, table
 from models import masks
 from models.sparse import block_layout, block_sparse_attention, flex_attention, flex_available, flex_block_mask
 
@@ -37,16 +37,20 @@ def main(device: torch.device, quick: bool = False) -> None:
 
         reference = F.scaled_dot_product_attention(q, k, v, attn_mask=window)
         error = (block_sparse_attention(q, k, v, layout=layout) - reference).abs().max().item()
-        dense_causal = best_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), device, repeats)
-        dense_masked = best_time(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=window), device, repeats)
-        ours = best_time(lambda: block_sparse_attention(q, k, v, layout=layout), device, repeats)
-        flex = flex_error = None
+        runs = {
+            "dense causal": lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+            "dense masked": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=window),
+            "ours": lambda: block_sparse_attention(q, k, v, layout=layout),
+        }
+        flex_error = None
         if use_flex:
             flex_mask = flex_block_mask(window, 128)
             flex_out = flex_attention(q, k, v, block_mask=flex_mask)
             if flex_out is not None:
                 flex_error = (flex_out - reference).abs().max().item()
-                flex = best_time(lambda: flex_attention(q, k, v, block_mask=flex_mask), device, repeats)
+                runs["flex"] = lambda: flex_attention(q, k, v, block_mask=flex_mask)
+        seconds = best_times(runs, device, repeats)
+        dense_causal, dense_masked, ours, flex = (seconds.get(name) for name in ("dense causal", "dense masked", "ours", "flex"))
         rows.append([
             T, masks.density(window), 1000 * dense_causal, 1000 * dense_masked, 1000 * ours,
             "n/a" if flex is None else 1000 * flex, dense_causal / ours, "n/a" if flex is None else ours / flex,
