@@ -53,21 +53,21 @@ def tokenizer():
 
 
 def choose_model(device: str):
-    """(config, a function that returns the model, its name); the large model is built only when run."""
+    """(config, a function that returns the model, an id for it); the large model is built only when run."""
     choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
                       format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
     if choice != "large":
         config = bundled_on(choice, device).config
         st.caption(t(f"{KEY}.tiny_caption", layers=config.n_layer, width=config.n_embd, heads=config.n_head,
                      kv_heads=config.n_kv_head, context=config.block_size, params=parameters(config) / 1e6))
-        return config, lambda: bundled_on(choice, device), t(f"{KEY}.model_{choice}")
+        return config, lambda: bundled_on(choice, device), (choice,)
     left, right = st.columns(2)
     layers = left.select_slider(t(f"{KEY}.layers"), LARGE_LAYERS, value=12, key=f"{KEY}_layers")
     width = right.select_slider(t(f"{KEY}.width"), LARGE_WIDTHS, value=768, key=f"{KEY}_width")
     config = large_config(layers, width)
     st.caption(t(f"{KEY}.large_caption", layers=layers, width=width, heads=config.n_head, vocab=config.vocab_size,
                  params=parameters(config) / 1e6))
-    return config, lambda: large_on(layers, width, device), f"{t(f'{KEY}.model_large')} ({layers} x {width})"
+    return config, lambda: large_on(layers, width, device), (choice, layers, width)
 
 
 def run_controls():
@@ -79,7 +79,7 @@ def run_controls():
     with device_column:
         device = st.selectbox(t(f"{KEY}.device_label"), devices, key=f"{KEY}_device", help=t(f"{KEY}.device_help"))
     with model_column:
-        config, get_model, model_name = choose_model(device)
+        config, get_model, model_id = choose_model(device)
     with prompt_column:
         text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000)
         asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 128, key=f"{KEY}_new_tokens",
@@ -94,12 +94,18 @@ def run_controls():
         return None
     if asked > limit:
         st.warning(t(f"{KEY}.tokens_capped", asked=asked, n=limit, context=config.block_size))
-    return get_model, model_name, ids, min(asked, limit), device
+    return get_model, model_id, ids, min(asked, limit), device
 
 
-def run(get_model, model_name, ids, new_tokens, device):
-    request = (model_name, tuple(ids), new_tokens, device)
-    label = t(f"{KEY}.result_settings", model=model_name, tokens=new_tokens, prompt=len(ids), device=device)
+def describe(request) -> str:
+    """The settings of a run in words, in the current language."""
+    model_id, ids, new_tokens, device = request
+    name = t(f"{KEY}.model_{model_id[0]}") + (f" ({model_id[1]} x {model_id[2]})" if len(model_id) == 3 else "")
+    return t(f"{KEY}.result_settings", model=name, tokens=new_tokens, prompt=len(ids), device=device)
+
+
+def run(get_model, model_id, ids, new_tokens, device):
+    request = (model_id, tuple(ids), new_tokens, device)
     if st.button(t(f"{KEY}.run_button"), key=f"{KEY}_run", type="primary", icon=":material/timer:"):
         bar = st.progress(0.0, text=t(f"{KEY}.progress", done=0, total=2 * new_tokens))
 
@@ -110,14 +116,14 @@ def run(get_model, model_name, ids, new_tokens, device):
         model = get_model()
         result = compare_generation(model, ids, new_tokens, progress)
         bar.empty()
-        st.session_state[RESULT] = {"request": request, "label": label, "result": result,
+        st.session_state[RESULT] = {"request": request, "result": result,
                                     "decodable": model.config.vocab_size == tokenizer().get_vocab_size()}
     stored = st.session_state.get(RESULT)
     if stored is None:
         st.info(t(f"{KEY}.press_run"))
         return
     if stored["request"] != request:
-        st.warning(t(f"{KEY}.stale_result", settings=stored["label"]))
+        st.warning(t(f"{KEY}.stale_result", settings=describe(stored["request"])))
     show_result(stored)
 
 
@@ -128,7 +134,7 @@ def show_output(title, tokens, decodable):
 
 def show_result(stored):
     result = stored["result"]
-    st.caption(stored["label"])
+    st.caption(describe(stored["request"]))
     metrics = st.columns(4)
     metrics[0].metric(t(f"{KEY}.metric_speedup"), t(f"{KEY}.metric_speedup_value", x=result.speedup))
     metrics[1].metric(t(f"{KEY}.metric_with"), t(f"{KEY}.seconds_value", s=result.total_with))

@@ -50,7 +50,7 @@ def user_model():
 
 
 def choose_model():
-    """The chosen model wrapped for the sampling lab (None: nothing usable yet)."""
+    """The chosen model, wrapped for the sampling lab."""
     choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
                       format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
     return user_model() if choice == "user" else bundled_model(choice)
@@ -182,22 +182,21 @@ with prompt_column:
     text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000,
                        help=t(f"{KEY}.prompt_help"))
 
-if model is not None:
-    prompt = cached_logits(model.name, text, _model=model)
-    if prompt is None:
-        st.info(t(f"{KEY}.prompt_empty_no_start"))
-    else:
-        if prompt.from_start_token:
-            st.info(t(f"{KEY}.prompt_empty_start"))
-        if prompt.cut:
-            st.warning(t(f"{KEY}.prompt_cut", total=len(prompt.ids) + prompt.cut, n=len(prompt.ids)))
-        st.caption(t(f"{KEY}.prompt_tokens", n=len(prompt.ids)))
-        token_chips(prompt.tokens, prompt.ids)
-        settings = knobs(model.vocab_size)
-        view = sampling_view(prompt.logits, settings or Settings(1.0, None, None))  # raw only
-        show_distribution(model, view)
-        if settings is not None:
-            draws_section(model, view, settings.temperature == 0)
-        continuations_section(model, prompt, settings)
+prompt = cached_logits(model.name, text, _model=model)
+if prompt is None:
+    st.info(t(f"{KEY}.prompt_empty_no_start"))
+else:
+    if prompt.from_start_token:
+        st.info(t(f"{KEY}.prompt_empty_start"))
+    if prompt.cut:
+        st.warning(t(f"{KEY}.prompt_cut", total=len(prompt.ids) + prompt.cut, n=len(prompt.ids)))
+    st.caption(t(f"{KEY}.prompt_tokens", n=len(prompt.ids)))
+    token_chips(prompt.tokens, prompt.ids)
+    settings = knobs(model.vocab_size)
+    view = sampling_view(prompt.logits, settings or Settings(1.0, None, None))  # raw only
+    show_distribution(model, view)
+    if settings is not None:
+        draws_section(model, view, settings.temperature == 0)
+    continuations_section(model, prompt, settings)
 what_to_notice(KEY)
 next_page_link(KEY)

@@ -28,6 +28,11 @@ def test_every_control(lang):
     assert f"{result.total_with:.3f}" in list(metrics.values())[1]
     assert f"{result.with_cache.cache_bytes[-1] / 1024:,.1f} KiB" == list(metrics.values())[3]
     assert at.success
+    other = "zh" if lang == "en" else "en"
+    at.sidebar.radio(key="lang").set_value(other).run()
+    assert_clean(at)
+    assert not at.warning, "switching the language does not make the result stale"
+    at.sidebar.radio(key="lang").set_value(lang).run()
     at.text_input(key="kv_cache_prompt").input("In the early years,").run()
     assert_clean(at)
     assert at.warning, "a result measured with other settings is marked as such"
