@@ -47,11 +47,11 @@ def word2vec_model(params: tuple):
 @st.cache_resource(show_spinner=False)
 def minilm_parts():
     """(encoder, fast tokenizer, whole-word space of its token-embedding table)."""
-    from models.embedding_space import load_minilm_encoder, table_space
+    from components.loaders import load_minilm
+    from models.embedding_space import table_space
 
-    model, tokenizer = load_minilm_encoder()
-    matrix = model.embeddings.word_embeddings.weight.detach().cpu().numpy()
-    return model, tokenizer, table_space(matrix, tokenizer.get_vocab(), name="minilm")
+    minilm = load_minilm()
+    return minilm.model, minilm.tokenizer, table_space(minilm.embedding_table, minilm.tokenizer.get_vocab(), name="minilm")
 
 
 def space_for(name: str, params: tuple):

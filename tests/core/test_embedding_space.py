@@ -137,9 +137,10 @@ def test_table_space_keeps_whole_words_only():
 
 @pytest.fixture(scope="module")
 def minilm():
-    from models.embedding_space import load_minilm_encoder
+    from models.minilm import load_minilm
 
-    return load_minilm_encoder()
+    loaded = load_minilm()
+    return loaded.model, loaded.tokenizer
 
 
 def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm):
