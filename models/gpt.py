@@ -133,6 +133,8 @@ class GPTTrace:
 
 
 class GPT(nn.Module):
+    """Decoder-only language model: wte (+ positions) -> blocks -> final norm -> lm_head."""
+
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.config = config
