@@ -148,7 +148,7 @@ def continuations_section(model, prompt, settings):
     pick_column, length_column, filter_column = st.columns([3, 2, 2])
     temperatures = pick_column.multiselect(t(f"{KEY}.temperatures"), TEMPERATURES, default=[0.0, 0.7, 1.5],
                                            key=f"{KEY}_temperatures")
-    new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 4, 48, 24, key=f"{KEY}_new_tokens")
+    new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 4, 48, 20, key=f"{KEY}_new_tokens")
     use_filters = filter_column.checkbox(t(f"{KEY}.use_filters"), key=f"{KEY}_use_filters")
     if not temperatures:
         st.info(t(f"{KEY}.no_temperatures"))
