@@ -13,7 +13,7 @@ import torch
 
 from models.evaluate import heldout_nll, target_tokens, unigram_nll
 from models.tiny_gpt import ASSET_DIR, STYLES, load_tiny_gpt, read_eval, token_bytes, token_text
-from models.train import encode_documents, model_config, sha256_of
+from models.train import TrainConfig, encode_documents, model_config, sha256_of
 
 MAX_FILE_BYTES = 12_000_000
 MAX_PARAMETERS = 6_000_000
@@ -79,6 +79,7 @@ def test_training_logs_share_one_budget(bundles):
     logs = {style: bundles[style].train_log for style in STYLES}
     assert logs["2017"]["train_config"] == logs["2024"]["train_config"]
     assert logs["2017"]["data"] == logs["2024"]["data"]
+    assert TrainConfig(**logs["2024"]["train_config"]) == TrainConfig()  # the defaults reproduce them
     for log in logs.values():
         steps = log["train_config"]["steps"]
         assert log["history"][-1]["step"] == steps
