@@ -3,7 +3,6 @@ what their logs and eval.json say they scored."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
