@@ -21,7 +21,7 @@ from models import blocks_lab as lab
 KEY = "blocks"
 SWITCHES = ("norm_placement", "norm", "positions", "kv_group", "ffn", "bias")
 SWITCH_OPTIONS = {"norm_placement": ("post", "pre"), "norm": ("layernorm", "rmsnorm"),
-                  "positions": ("sinusoidal", "learned", "rope"), "ffn": ("relu", "swiglu"), "bias": (True, False)}
+                  "positions": ("sinusoidal", "learned", "rope"), "ffn": ("relu", "swiglu")}
 PARTS = ("embedding", "positions", "attention", "ffn", "norms")
 DEPTH_NORMS = ("layernorm", "rmsnorm")
 HEAD_DIMS = (16, 32, 64, 128)
@@ -208,8 +208,8 @@ def positions() -> None:
     rotation_column, scores_column = st.columns(2)
     with rotation_column:
         st.markdown(t(f"{KEY}.rope_rotation_text"))
-        pair_names = [t(f"{KEY}.rope_pair_name", i=p, degrees=f"{57.29578 * f:.1f}")
-                      for p, f in zip(rotation.pairs, rotation.frequencies)]
+        pair_names = [t(f"{KEY}.rope_pair_name", i=p, degrees=f"{d:.1f}")
+                      for p, d in zip(rotation.pairs, rotation.degrees_per_position)]
         st.plotly_chart(rope_rotation_figure(rotation.points, pair_names, position_label=t(f"{KEY}.position"),
                                              x_title=t(f"{KEY}.rope_first"), y_title=t(f"{KEY}.rope_second")),
                         key=f"{KEY}_rotation_chart")

@@ -277,6 +277,10 @@ class RopeRotation:
     frequencies: list[float]  # radians per position of each pair
     points: np.ndarray  # (pairs, positions, 2): the rotated (first, second) coordinates
 
+    @property
+    def degrees_per_position(self) -> list[float]:
+        return [math.degrees(f) for f in self.frequencies]
+
 
 def rope_rotation(n_positions: int, head_dim: int, pairs: list[int], theta: float = 10000.0) -> RopeRotation:
     """Rotate a query whose every pair is (1, 0) with :func:`models.positional.apply_rope`

@@ -254,3 +254,9 @@ def test_continuations_are_the_models_own_and_seeded(bundles):
     assert first == lab.continuation(bundle, "The city is", 6, sampled=True, seed=3)
     assert lab.continuation(bundle, "", 6, sampled=True, seed=3) is None
     assert isinstance(lab.continuation(bundles["2017"], "城市 🐱 <b>", 4, sampled=False, seed=0), str)
+
+
+def test_rope_degrees_per_position():
+    rotation = lab.rope_rotation(3, 8, [0, 1])
+    assert rotation.degrees_per_position[0] == pytest.approx(180 / math.pi)  # pair 0 turns 1 radian per step
+    assert rotation.degrees_per_position[1] == pytest.approx(180 / math.pi * 10000 ** (-2 / 8))
