@@ -92,6 +92,7 @@ def compute(text, source, width, heads, causal, no_projection):
 def show_projections(lab, labels):
     st.subheader(t(f"{KEY}.step0_title"))
     st.markdown(t(f"{KEY}.step0_explain"))
+    st.caption(t(f"{KEY}.colour_note"))
     feature, hover = t(f"{KEY}.features_axis"), t(f"{KEY}.value_hover")
     x_panel = (t(f"{KEY}.x_title", width=lab.width), lab.x, [str(i) for i in range(lab.width)])
     if not lab.projected:

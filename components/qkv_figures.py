@@ -42,7 +42,8 @@ def _heatmap_trace(matrix: np.ndarray, x: Sequence[str], y: Sequence[str], *, co
                    axes: tuple[str, str] = ("x", "y")) -> dict:
     return dict(
         type="heatmap", z=matrix, x=list(x), y=list(y), colorscale=colorscale, zmin=zmin, zmax=zmax,
-        xgap=1, ygap=1, showscale=show_scale, xaxis=axes[0], yaxis=axes[1],
+        xgap=1 if matrix.shape[1] <= 64 else 0, ygap=1 if matrix.shape[0] <= 64 else 0,  # no gaps eating tiny cells
+        showscale=show_scale, xaxis=axes[0], yaxis=axes[1],
         texttemplate=f"%{{z:{value_format}}}" if annotate else None,
         hovertemplate=f"%{{y}} → %{{x}}<br>{hover_name}: %{{z:{value_format}}}<extra></extra>",
     )
@@ -208,27 +209,32 @@ def delta_bars(positions: Sequence[str], series: dict[str, Sequence[float]], *, 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labels: Sequence[str], *,
                  hover_name: str, group_widths: Sequence[int | None] | None = None, x_title: str | None = None,
                  y_title: str | None = None, height: int | None = None) -> go.Figure:
-    """Several signed matrices with the same rows, side by side on one colour scale.
+    """Several signed matrices with the same rows, side by side: red positive, blue negative.
 
-    ``panels`` holds (title, matrix, column labels); each panel is as wide as its number
-    of columns, so a narrower matrix (fewer K/V heads) looks narrower. ``group_widths``
-    draws a thick line between heads in each panel.
+    ``panels`` holds (title, matrix, column labels). Each panel gets its own colour range
+    (the 99th percentile of its |values|, so one outlier does not wash out the rest), and a
+    colour bar only when there is a single panel; hovering shows every exact value. A panel
+    is as wide as its number of columns, but never narrower than a sixth of the total, so a
+    matrix with fewer K/V heads looks narrower yet keeps a readable title.
+    ``group_widths`` draws a thick line between heads in each panel.
     """
     matrices = [np.round(np.asarray(matrix, dtype=float), 4) for _, matrix, _ in panels]
-    limit = max(_limit(matrix) for matrix in matrices)
     rows = matrices[0].shape[0]
     total_columns = sum(matrix.shape[1] for matrix in matrices)
     annotate = rows * total_columns <= ANNOTATE_MAX_CELLS
-    gap = 0.02
-    usable = 1 - gap * (len(panels) - 1)
+    shares = [max(matrix.shape[1], total_columns / 6) for matrix in matrices]
+    gap = 0.02 if len(panels) < 4 else 0.03
+    usable = 1 - gap * (len(panels) - 1) - (0.0 if len(panels) > 1 else 0.08)
     traces, layout, titles, shapes = [], {}, [], []
     left = 0.0
-    for index, ((title, _, columns), matrix) in enumerate(zip(panels, matrices)):
+    for index, ((title, _, columns), matrix, share) in enumerate(zip(panels, matrices, shares)):
         suffix = "" if index == 0 else str(index + 1)
-        right = left + usable * matrix.shape[1] / total_columns
+        right = left + usable * share / sum(shares)
+        limit = float(np.percentile(np.abs(matrix), 99)) if matrix.size else 0.0
+        limit = limit if limit > 0 else _limit(matrix)
         traces.append(_heatmap_trace(matrix, columns, y_labels, colorscale=SIGNED_SCALE, zmin=-limit, zmax=limit,
                                      value_format=".2f", hover_name=hover_name, annotate=annotate,
-                                     show_scale=index == len(panels) - 1, axes=(f"x{suffix}", "y")))
+                                     show_scale=len(panels) == 1, axes=(f"x{suffix}", "y")))
         layout[f"xaxis{suffix}"] = dict(domain=[left, right], anchor="y", type="category",
                                         title=dict(text=x_title), showticklabels=matrix.shape[1] <= 32)
         titles.append(dict(text=title, x=(left + right) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
@@ -238,8 +244,9 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
             shapes += [dict(type="line", xref=f"x{suffix}", yref="paper", x0=b - 0.5, x1=b - 0.5, y0=0, y1=1,
                             line=dict(color="#222", width=2)) for b in range(width, matrix.shape[1], width)]
         left = right + gap
+    title_lines = max(title.count("<br>") for title, _, _ in panels) + 1
     return go.Figure(data=traces, layout=dict(
-        font=FONT, height=height or max(240, min(700, 30 * rows + 130)), margin=dict(l=10, r=10, t=40, b=10),
-        annotations=titles, shapes=shapes,
+        font=FONT, height=height or max(240, min(700, 30 * rows + 130)),
+        margin=dict(l=10, r=10, t=20 + 20 * title_lines, b=10), annotations=titles, shapes=shapes,
         yaxis=dict(type="category", autorange="reversed", title=dict(text=y_title)), **layout,
     ))

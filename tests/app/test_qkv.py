@@ -147,7 +147,7 @@ def test_tiny_gpt_first_layer_is_the_models_own(style, lang):
     assert len(grid) == bundle.config.n_head
     for head, trace_weights in enumerate(trace.attentions[0][0].numpy()):
         np.testing.assert_allclose(grid[head]["z"], trace_weights, atol=1e-4)
-    gqa_shown = any("GQA" in m.value or "K/V" in m.value or "键/值" in m.value for m in at.markdown)
+    gqa_shown = any("Grouped-query" in m.value or "分组查询" in m.value for m in at.markdown)
     assert gqa_shown == (bundle.config.n_kv_head < bundle.config.n_head)
     at.toggle(key="qkv_no_projection").set_value(True).run()
     assert_clean(at)
