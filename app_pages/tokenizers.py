@@ -1,5 +1,7 @@
 """Tokenizers: the same text cut seven ways, BPE learned merge by merge, and what vocabulary size costs."""
 
+import unicodedata
+
 import pandas as pd
 import streamlit as st
 
@@ -72,6 +74,13 @@ def set_example(name: str) -> None:
     st.session_state[f"{KEY}_text"] = EXAMPLES[name]
 
 
+def show_invisible(token: str) -> str:
+    """Invisible format characters (zero-width joiner, variation selectors) written as their code point,
+    so a chip that holds only one of them is not an empty box."""
+    return "".join(f"U+{ord(ch):04X}" if unicodedata.category(ch) == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F else ch
+                   for ch in token)
+
+
 def chip_colours(result: tk.Tokenized) -> list[int]:
     return [4 if token in UNKNOWN_TOKENS and result.n_unknown else CHIP_CYCLE[group % len(CHIP_CYCLE)]
             for token, group in zip(result.tokens, result.groups)]
@@ -83,7 +92,10 @@ def show_tokens(result: tk.Tokenized, name: str) -> None:
         st.markdown(f"**{escape_markdown(name)}**")
         st.caption(t(f"{KEY}.about_{result.kind}"))
         st.markdown(t(f"{KEY}.stats", tokens=result.n_tokens, ratio=result.chars_per_token, vocab=result.vocab_size))
-        token_chips(result.tokens, result.ids, colour_by=chip_colours(result), max_chips=MAX_CHIPS)
+        token_chips([show_invisible(token) for token in result.tokens[:MAX_CHIPS]], result.ids[:MAX_CHIPS],
+                    colour_by=chip_colours(result)[:MAX_CHIPS], max_chips=MAX_CHIPS)
+        if result.n_tokens > MAX_CHIPS:
+            st.caption(t("common.more_chips", n=result.n_tokens - MAX_CHIPS))
         if result.n_unknown:
             st.warning(t(f"{KEY}.unknown_count", n=result.n_unknown), icon=":material/help:")
         if result.byte_groups:
