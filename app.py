@@ -1,6 +1,7 @@
 """Transformer Explainer: entry point. Page config, the shared sidebar, navigation."""
 
 import os
+from pathlib import Path
 
 # Offline unless the user asks for a hub model: set before transformers is ever imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -13,7 +14,7 @@ from components.i18n import init_language, t  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.settings import sidebar_settings  # noqa: E402
 
-st.set_page_config(page_title="Transformer Explainer", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="Transformer Explainer", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 init_language()
 navigation = build_navigation()
 sidebar_settings()
