@@ -119,6 +119,7 @@ def test_odd_text_gets_a_message_not_a_traceback():
         if name == "emoji":
             assert column(at, COMPARE, 4)[tk.KINDS.index("wordpiece")] > 0  # WordPiece has no emoji: [UNK]
             assert column(at, COMPARE, 4)[tk.KINDS.index("bpe")] == 0  # byte-level never is unknown
+            assert any(r"U\+200D" in m.value for m in at.markdown)  # the zero-width joiner gets a visible name (escaped "+")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
