@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from components.figures import FONT
+from components.figures import FONT, heatmap
 
 LINE_COLOUR = "59, 111, 216"  # rgb of the lines in the head view
 QUERY_COLOUR = "#d9480f"
@@ -31,35 +30,55 @@ def all_heads_grid(
 ) -> go.Figure:
     """One small heatmap per (layer, head): rows are layers, columns heads, all on one colour scale.
 
-    ``pooled`` is (L, H, S, S), already shrunk so the payload stays small. ``layer_label`` and
+    ``pooled`` is (L, H, S, S), already shrunk so the payload stays small. The small maps are
+    tiled into one heatmap trace with an empty row and column between neighbours: one trace
+    and one pair of axes build and draw far faster than L * H subplots. ``layer_label`` and
     ``head_label`` are format strings with ``{n}``; ``hover_template`` has ``{layer}`` and
     ``{head}`` placeholders and ends where the value goes. ``selected`` gets a frame.
     """
     L, H, S, _ = pooled.shape
-    fig = make_subplots(rows=L, cols=H, horizontal_spacing=0.006, vertical_spacing=0.012,
-                        column_titles=[head_label.format(n=h) for h in range(H)],
-                        row_titles=[layer_label.format(n=layer) for layer in range(L)])
-    top = float(zmax if zmax is not None else max(pooled.max(), 1e-6))
-    rounded = np.round(pooled, 3)
-    for layer in range(L):
-        for head in range(H):
-            fig.add_trace(
-                go.Heatmap(z=rounded[layer, head], coloraxis="coloraxis",
-                           hovertemplate=hover_template.format(layer=layer, head=head) + "%{z:.3f}<extra></extra>"),
-                row=layer + 1, col=head + 1,
-            )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    step = S + 1  # each map plus one empty (NaN) row / column as a gap
+    padded = np.full((L, H, step, step), np.nan, dtype=np.float32)
+    padded[:, :, :S, :S] = np.round(pooled, 3)
+    tiled = padded.transpose(0, 2, 1, 3).reshape(L * step, H * step)[:-1, :-1]  # (rows, columns)
+    layer_of_row = np.repeat(np.arange(L, dtype=np.uint8), step)[:-1]
+    head_of_column = np.repeat(np.arange(H, dtype=np.uint8), step)[:-1]
+    owner = np.stack(np.broadcast_arrays(layer_of_row[:, None], head_of_column[None, :]), axis=-1)  # (rows, cols, 2)
+    top = float(zmax if zmax is not None else max(np.nanmax(tiled), 1e-6))
+    hover = hover_template.format(layer="%{customdata[0]}", head="%{customdata[1]}")
+    fig = go.Figure(go.Heatmap(z=tiled, customdata=owner, coloraxis="coloraxis", hoverongaps=False,
+                               hovertemplate=hover + "%{z:.3f}<extra></extra>"))
+    centres = (S - 1) / 2 + step * np.arange(max(L, H))
+    fig.update_xaxes(side="top", tickvals=centres[:H], ticktext=[head_label.format(n=h) for h in range(H)],
+                     showgrid=False, zeroline=False, ticks="", range=[-0.5, H * step - 1.5])
+    fig.update_yaxes(tickvals=centres[:L], ticktext=[layer_label.format(n=layer) for layer in range(L)],
+                     showgrid=False, zeroline=False, ticks="", autorange="reversed")
     if selected is not None:
         layer, head = selected
-        fig.update_xaxes(showline=True, linecolor=QUERY_COLOUR, linewidth=3, mirror=True, row=layer + 1, col=head + 1)
-        fig.update_yaxes(showline=True, linecolor=QUERY_COLOUR, linewidth=3, mirror=True, row=layer + 1, col=head + 1)
+        fig.add_shape(type="rect", x0=head * step - 0.5, x1=head * step + S - 0.5, y0=layer * step - 0.5,
+                      y1=layer * step + S - 0.5, line=dict(color=QUERY_COLOUR, width=3))
     cell = 70 if H <= 8 else 58
     fig.update_layout(
         coloraxis=dict(colorscale="Blues", cmin=0, cmax=top, colorbar=dict(title=colour_title, thickness=12)),
-        height=L * cell + 70, margin=dict(l=10, r=40, t=40, b=10), font=FONT,
+        height=L * cell + 70, margin=dict(l=10, r=40, t=40, b=10), font=FONT, plot_bgcolor="white",
     )
-    fig.update_annotations(font=dict(size=11))
+    return fig
+
+
+def closeup_heatmap(matrix: np.ndarray, labels: Sequence[str], *, hover_name: str, x_title: str,
+                    y_title: str) -> go.Figure:
+    """One head's (T, T) weights with every value, keys along the top, queries down the side.
+
+    The top and left margins are sized from the longest label, so the rotated key labels and
+    the axis titles stay inside the figure instead of running over what is drawn above it.
+    """
+    T = len(labels)
+    fig = heatmap(matrix, labels, labels, zmin=0, value_format=".3f", hover_name=hover_name,
+                  x_title=x_title, y_title=y_title, height=min(760, 18 * T + 260))
+    longest = max((len(label) for label in labels), default=1)
+    fig.update_xaxes(automargin=True, title_standoff=8)
+    fig.update_yaxes(automargin=True, title_standoff=8)
+    fig.update_layout(margin=dict(l=20, r=10, t=40 + 5 * longest, b=10))
     return fig
 
 
@@ -113,21 +132,4 @@ def head_view(
     fig.add_annotation(x=1, y=1, text=key_side, showarrow=False, yanchor="bottom", xanchor="left")
     fig.update_layout(height=min(1000, max(260, step * T + 80)), margin=dict(l=10, r=10, t=30, b=10),
                       font=FONT, plot_bgcolor="white")
-    return fig
-
-
-def head_summary_heatmap(values: np.ndarray, *, layer_label: str, head_label: str, title: str,
-                         colour_title: str, value_format: str = ".2f") -> go.Figure:
-    """An (L, H) table of one number per head, e.g. how spread out its attention is."""
-    L, H = values.shape
-    fig = go.Figure(go.Heatmap(
-        z=np.round(values, 3), x=[head_label.format(n=h) for h in range(H)],
-        y=[layer_label.format(n=layer) for layer in range(L)], colorscale="Viridis",
-        texttemplate=f"%{{z:{value_format}}}", colorbar=dict(title=colour_title, thickness=12),
-        hovertemplate=f"%{{y}} · %{{x}}<br>{colour_title}: %{{z:{value_format}}}<extra></extra>",
-    ))
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", side="top")
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=30 * L + 120,
-                      margin=dict(l=10, r=10, t=70, b=10), font=FONT)
     return fig

@@ -14,8 +14,12 @@ how to fix a mistake, and derive what a page draws:
 - ``top_links``           the strongest keys one token attends to, for lines in a head view
 - ``pooled_grid``         every head of every layer, average-pooled to a small size so that a
                           grid of all of them stays light enough to send to a browser
-- ``run_tiny_gpt`` / ``run_hf``  per-layer attentions of the bundled tiny GPT or of any
-                          ``transformers`` model that can return them, capped at MAX_TOKENS
+- ``from_model_run``      the attentions a MiniLM / user model run already returned
+                          (``models.user_model.ModelRun``), as an AttentionStack
+- ``run_tiny_gpt``        per-layer attentions of the bundled tiny GPT, capped at MAX_TOKENS
+
+Loading and running transformers models is not done here: ``models.minilm`` and
+``models.user_model`` do it, and hand over plain arrays and token strings.
 """
 
 from __future__ import annotations
@@ -128,6 +132,17 @@ def shown_grid(stack: AttentionStack, hide_special: bool, max_side: int = 32) ->
     return pooled_grid(weights, max_side)
 
 
+def default_query(tokens: list[str], kept: np.ndarray, word: str = "it") -> int:
+    """Position (among the kept tokens) to follow first: the first ``word`` if there is one
+    (a pronoun shows coreference heads at work), otherwise the last token."""
+    return next((n for n, i in enumerate(kept) if tokens[i].strip().lower() == word), len(kept) - 1)
+
+
+def visible_keys(n_tokens: int, query: int, causal: bool) -> list[bool]:
+    """Which keys the query may see: all of them for a reader, itself and earlier ones for a writer."""
+    return [not causal or key <= query for key in range(n_tokens)]
+
+
 def top_links(row: np.ndarray, k: int, min_weight: float = 0.0) -> list[tuple[int, float]]:
     """The ``k`` largest weights of one query row as (key index, weight), strongest first,
     leaving out weights below ``min_weight``."""
@@ -157,18 +172,6 @@ def pooled_grid(weights: np.ndarray, max_side: int = 32) -> tuple[np.ndarray, in
     return cells.astype(np.float32), int(np.ceil(T / max_side))
 
 
-def head_summary(weights: np.ndarray, special: np.ndarray) -> dict[str, np.ndarray]:
-    """Per layer and head (L, H): mean entropy of the rows (bits: low = focused, high = spread),
-    the share of weight on the token itself, on the previous token, and on special tokens."""
-    T = weights.shape[-1]
-    safe = np.clip(weights, 1e-12, 1.0)
-    entropy = -(weights * np.log2(safe)).sum(axis=-1).mean(axis=-1)
-    diagonal = np.diagonal(weights, axis1=-2, axis2=-1).mean(axis=-1)
-    previous = np.diagonal(weights, offset=-1, axis1=-2, axis2=-1).mean(axis=-1) if T > 1 else np.zeros_like(diagonal)
-    on_special = weights[..., np.asarray(special, dtype=bool)].sum(axis=-1).mean(axis=-1)
-    return {"entropy": entropy, "self": diagonal, "previous": previous, "special": on_special}
-
-
 # -- running models -----------------------------------------------------------------------
 
 
@@ -187,28 +190,18 @@ def run_tiny_gpt(model, tokens: list[str], ids: list[int], special: list[bool]) 
     return AttentionStack(list(tokens[:n]), kept, weights, np.asarray(special[:n], dtype=bool), True, dropped)
 
 
-@torch.inference_mode()
-def run_hf(model, tokenizer, text: str, causal: bool | None = None) -> AttentionStack:
-    """Per-layer attention of a ``transformers`` model and its tokenizer on ``text``.
+def token_limit(config, max_tokens: int = MAX_TOKENS) -> int:
+    """MAX_TOKENS, or fewer when the model's position table is shorter (a small GPT-2 may know
+    only 64 positions); reads ``max_position_embeddings`` or ``n_positions`` from a config."""
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    return min(max_tokens, int(positions)) if positions else max_tokens
 
-    The tokenizer adds its special tokens ([CLS] ... [SEP] for BERT-like models); the text is
-    cut to MAX_TOKENS tokens, special ones included. ``causal`` defaults to the model's own
-    ``config.is_decoder`` / architecture. Needs a model that returns attentions: load it with
-    ``attn_implementation="eager"``.
-    """
-    encoded = tokenizer(text, return_special_tokens_mask=True, truncation=False)
-    ids, dropped = cap_ids(encoded["input_ids"], MAX_TOKENS)
-    special = encoded["special_tokens_mask"][: len(ids)]
-    if not ids:
-        raise ValueError("no tokens to run")
-    device = next(model.parameters()).device
-    idx = torch.tensor([ids], dtype=torch.long, device=device)
-    output = model(input_ids=idx, attention_mask=torch.ones_like(idx), output_attentions=True)
-    attentions = getattr(output, "attentions", None)
-    if not attentions or attentions[0] is None:
-        raise ValueError("this model did not return attention weights; load it with attn_implementation='eager'")
-    tokens = tokenizer.convert_ids_to_tokens(ids)
-    weights = stack_attentions(attentions, tokens)
-    if causal is None:
-        causal = bool(np.allclose(np.triu(weights, k=1), 0.0)) if len(ids) > 1 else False
-    return AttentionStack(list(tokens), ids, weights, np.asarray(special, dtype=bool), causal, dropped)
+
+def from_model_run(run) -> AttentionStack:
+    """An AttentionStack from what a model run returned: ``tokens``, ``ids``, ``special``,
+    ``attentions`` (L, H, T, T), ``is_causal`` and ``total_tokens`` (``models.user_model.ModelRun``)."""
+    weights = stack_attentions(list(run.attentions), list(run.tokens))
+    if len(run.special) != len(run.tokens):
+        raise ValueError(f"{len(run.special)} special-token flags for {len(run.tokens)} tokens; give one per token")
+    return AttentionStack(list(run.tokens), list(run.ids), weights, np.asarray(run.special, dtype=bool),
+                          bool(run.is_causal), max(int(run.total_tokens) - len(run.ids), 0))

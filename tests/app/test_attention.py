@@ -1,25 +1,38 @@
-"""Attention heatmaps page: every control in both languages; the heatmap holds the core's numbers."""
+"""Attention heatmaps page: every control in both languages; the heatmap holds the core's numbers;
+a user-supplied model goes through the shared picker."""
 
 import numpy as np
 import pytest
 
-from models.attention_views import AVERAGE, MAX_TOKENS, shown_matrix
+from components.i18n import translate
+from models.attention_views import AVERAGE, MAX_TOKENS, from_model_run, shown_matrix
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/attention.py"
 SHORT = "The cat sat because it was tired."
 
 
-def heatmap_values(at):
-    """The z values of the close-up heatmap, from the chart's JSON spec."""
-    import base64
+def chart_data(at, name):
+    """The first trace of the chart whose key contains ``name``, from the chart's JSON spec."""
     import json
 
-    chart = next(c for c in at.get("plotly_chart") if "heatmap_chart" in str(c.proto.id))
-    z = json.loads(chart.proto.spec)["data"][0]["z"]
-    if isinstance(z, dict):  # plotly sends numpy arrays as typed binary data
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape([int(n) for n in str(z["shape"]).split(",")]).astype(float)
-    return np.array(z, dtype=float)
+    chart = next(c for c in at.get("plotly_chart") if name in str(c.proto.id))
+    return json.loads(chart.proto.spec)["data"][0]
+
+
+def as_array(value):
+    """A plotly array (a list, or typed binary data for numpy arrays) as numpy."""
+    import base64
+
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value["shape"]).split(",")] if "shape" in value else -1
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape).astype(float)
+    return np.array(value, dtype=float)
+
+
+def heatmap_values(at):
+    """The z values of the close-up heatmap."""
+    return as_array(chart_data(at, "heatmap_chart")["z"])
 
 
 def test_every_control(lang):
@@ -29,18 +42,68 @@ def test_every_control(lang):
     for model in ("tiny_gpt_2024", "tiny_gpt_2017", "minilm"):
         at.radio(key="attention_model").set_value(model).run()
         assert_clean(at)
+    before = heatmap_values(at)
     at.slider(key="attention_layer").set_value(4).run()
+    assert not np.array_equal(heatmap_values(at), before), "the layer slider changes the close-up"
     at.selectbox(key="attention_head").set_value(3).run()
+    lines_before = chart_data(at, "lines_chart")
     at.selectbox(key="attention_query").set_value(2).run()
+    assert chart_data(at, "lines_chart") != lines_before, "following another token moves the lines"
     at.number_input(key="attention_top_k").set_value(2).run()
     assert_clean(at)
+    assert sum(1 for trace in at.get("plotly_chart") if "lines_chart" in str(trace.proto.id)) == 1
     at.checkbox(key="attention_hide_special").uncheck().run()
     assert_clean(at)
     at.radio(key="attention_model").set_value("user").run()
-    assert at.info, "no model typed yet: a hint, not an error"
-    at.text_input(key="attention_user_model").input("/no/such/folder").run()
     assert_clean(at)
-    assert at.error
+    assert translate("attention.user_hint", lang) in [i.value for i in at.info], "MiniLM stands in"
+    assert len(at.get("plotly_chart")) == 3
+    at.text_input(key="attention_user_model_spec").input("/no/such/folder").run()
+    at.button(key="attention_user_model_load").click().run()
+    assert_clean(at)
+    assert at.error and len(at.get("plotly_chart")) == 3, "a clear message; the bundled model stays"
+
+
+def test_a_user_supplied_model_through_the_picker(gpt2_folder):
+    from components.loaders import load_user_model
+
+    at = open_page(PAGE, attention_model="user")
+    at.text_area(key="attention_text").input(SHORT).run()
+    at.slider(key="attention_layer").set_value(5).run()  # on MiniLM, which stands in; the GPT-2 has 2 layers
+    at.text_input(key="attention_user_model_spec").input(str(gpt2_folder)).run()
+    at.button(key="attention_user_model_load").click().run()
+    assert_clean(at)
+    assert at.success and translate("attention.user_hint", "en") not in [i.value for i in at.info]
+    at.slider(key="attention_layer").set_value(1).run()
+    at.selectbox(key="attention_head").set_value(1).run()
+    assert_clean(at)
+    stack = from_model_run(load_user_model(str(gpt2_folder)).run(SHORT))
+    assert stack.causal
+    expected, _ = shown_matrix(stack, 1, 1, hide_special=True)
+    np.testing.assert_allclose(heatmap_values(at), expected, atol=1e-6)
+    at.text_area(key="attention_text").input("word " * 300).run()
+    assert_clean(at)
+    assert any("64" in w.value for w in at.warning), "capped at the model's 64 positions"
+    at.button(key="attention_user_model_clear").click().run()
+    assert_clean(at)
+    assert translate("attention.user_hint", "en") in [i.value for i in at.info]
+
+
+@pytest.fixture(scope="module")
+def gpt2_folder(tmp_path_factory):
+    """A tiny randomly initialised GPT-2 (2 layers, 2 heads, 64 positions) with the bundled tokenizer."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from models.tiny_gpt import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("attention_gpt2")
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=4096, n_positions=64, n_embd=32, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    PreTrainedTokenizerFast(tokenizer_object=load_tokenizer(), bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>").save_pretrained(folder)
+    return folder
 
 
 @pytest.mark.parametrize("hide", [True, False])
@@ -59,6 +122,24 @@ def test_heatmap_values_equal_the_core(hide):
     stack = run_tiny_gpt(bundle.model, bundle.token_strings(ids), ids, [i == bundle.end_of_text_id for i in ids])
     expected, _ = shown_matrix(stack, 1, AVERAGE, hide)
     np.testing.assert_allclose(heatmap_values(at), expected, atol=1e-6)
+
+
+def test_minilm_heatmap_and_grid_equal_the_core():
+    from models.attention_views import shown_grid
+    from models.minilm import load_minilm
+
+    at = open_page(PAGE)
+    at.text_area(key="attention_text").input(SHORT).run()
+    at.slider(key="attention_layer").set_value(3).run()
+    at.selectbox(key="attention_head").set_value(7).run()
+    stack = from_model_run(load_minilm().run(SHORT))
+    expected, _ = shown_matrix(stack, 3, 7, hide_special=True)
+    np.testing.assert_allclose(heatmap_values(at), expected, atol=1e-6)
+    pooled, _ = shown_grid(stack, hide_special=True)
+    grid = as_array(chart_data(at, "grid_chart")["z"])
+    side = pooled.shape[-1] + 1
+    np.testing.assert_allclose(grid[3 * side:3 * side + side - 1, 7 * side:7 * side + side - 1],
+                               np.round(pooled[3, 7], 3), atol=1e-6)
 
 
 def test_odd_input():

