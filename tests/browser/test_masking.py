@@ -1,8 +1,6 @@
 """Masking page in the browser: the pickers redraw their charts, the proof reads "exactly unchanged",
 typed HTML stays text."""
 
-import re
-
 import pytest
 
 from tests.browser.conftest import assert_no_exception, open_page, screenshot, wait_for_app
@@ -19,10 +17,12 @@ def keyed_signature(page, key: str) -> str:
     return container.evaluate("(element) => JSON.stringify(element.querySelector('.js-plotly-plot').data)")
 
 
-def choose(page, key: str, option: str) -> None:
-    """Pick the option matching the pattern ``option`` in the selectbox drawn with ``key=key``."""
-    page.locator(f".st-key-{key}").get_by_role("combobox").click()
-    page.get_by_role("option", name=re.compile(option)).click()
+def choose(page, key: str, typed: str) -> None:
+    """Pick an option of the selectbox drawn with ``key=key`` by typing part of its label (unique)."""
+    box = page.locator(f".st-key-{key}").get_by_role("combobox")
+    box.click()
+    box.fill(typed)
+    box.press("Enter")
     wait_for_app(page)
     assert_no_exception(page)
 
@@ -31,10 +31,10 @@ def test_pickers_redraw_and_the_proof_holds(page, app_url):
     open_page(page, app_url, "masking")
     assert_no_exception(page)
     weights = keyed_signature(page, "masking_writer_weights_chart")
-    choose(page, "masking_both_layer", "^4$")
+    choose(page, "masking_both_layer", "4")
     assert keyed_signature(page, "masking_writer_weights_chart") != weights
     delta = keyed_signature(page, "masking_delta_chart")
-    choose(page, "masking_edit_position", "^14: ")
+    choose(page, "masking_edit_position", "14:")
     assert keyed_signature(page, "masking_delta_chart") != delta
     assert page.get_by_text("exactly unchanged").count() == 1
     screenshot(page, "masking-proof")
