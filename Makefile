@@ -17,11 +17,19 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/streamlit run app.py --server.address localhost --server.port $(PORT)
 
+# For a classroom: listen on every interface so students on the same network can open
+# http://<this computer's address>:$(PORT). Only do this on a network you trust.
+serve-lan: $(STAMP)
+	$(BIN)/streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+train: $(STAMP)
+	$(BIN)/python -m models.train
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache

@@ -13,8 +13,11 @@ import streamlit as st  # noqa: E402
 from components.i18n import init_language, t  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.settings import sidebar_settings  # noqa: E402
+from models.device import configure_threads  # noqa: E402
 
-st.set_page_config(page_title="Transformer Explainer", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
+ICON = Path(__file__).parent / "assets" / "icon.png"
+st.set_page_config(page_title="Transformer Explainer", page_icon=str(ICON), layout="wide")
+configure_threads()
 init_language()
 navigation = build_navigation()
 sidebar_settings()

@@ -10,7 +10,7 @@ from components.loaders import load_minilm, load_tiny_gpt
 from components.model_picker import error_text, user_model_picker
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
 from models.attention_views import (AVERAGE, MAX_TOKENS, default_query, from_model_run, run_tiny_gpt, shown_grid,
-                                    shown_matrix, token_limit, top_links, visible_keys)
+                                    shown_matrix, top_links, visible_keys)
 from models.user_model import UserModelError
 
 KEY = "attention"
@@ -30,7 +30,7 @@ def attention_stack(model_id: str, text: str, _model):
     if model_id.startswith("tiny_gpt"):
         ids = _model.encode(text)
         return run_tiny_gpt(_model.model, _model.token_strings(ids), ids, [i == _model.end_of_text_id for i in ids])
-    return from_model_run(_model.run(text, max_tokens=token_limit(_model.model.config)))
+    return from_model_run(_model.run(text))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -190,13 +190,6 @@ def run_tiny_gpt(model, tokens: list[str], ids: list[int], special: list[bool]) 
     return AttentionStack(list(tokens[:n]), kept, weights, np.asarray(special[:n], dtype=bool), True, dropped)
 
 
-def token_limit(config, max_tokens: int = MAX_TOKENS) -> int:
-    """MAX_TOKENS, or fewer when the model's position table is shorter (a small GPT-2 may know
-    only 64 positions); reads ``max_position_embeddings`` or ``n_positions`` from a config."""
-    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    return min(max_tokens, int(positions)) if positions else max_tokens
-
-
 def from_model_run(run) -> AttentionStack:
     """An AttentionStack from what a model run returned: ``tokens``, ``ids``, ``special``,
     ``attentions`` (L, H, T, T), ``is_causal`` and ``total_tokens`` (``models.user_model.ModelRun``)."""

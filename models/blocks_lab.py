@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -170,18 +169,6 @@ def preset_costs(name: str, context: int, contexts: list[int], bytes_per_value: 
 # -- deep stacks at initialisation ---------------------------------------------------------
 
 
-@contextmanager
-def one_thread():
-    """Run tiny models on one CPU thread: with matrices this small, several threads mostly
-    wait for each other, and on a busy CPU that made a pass 10 to 20 times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 
 @dataclass(frozen=True)
 class DepthNorms:
@@ -221,8 +208,7 @@ def depth_norms(norm_placement: str, n_layer: int = 24, *, norm: str = "layernor
     """
     config = GPTConfig.style_2017(vocab_size=vocab_size, block_size=seq_len, n_layer=n_layer, n_head=n_head,
                                   n_embd=n_embd, norm=norm, norm_placement=norm_placement)
-    with one_thread():
-        return _depth_norms(config, init, batch_size, seed)
+    return _depth_norms(config, init, batch_size, seed)
 
 
 def _depth_norms(config: GPTConfig, init: str, batch_size: int, seed: int) -> DepthNorms:
@@ -407,5 +393,4 @@ def continuation(bundle, prompt: str, max_new_tokens: int, *, sampled: bool, see
     settings = dict(temperature=0.0)
     if sampled:
         settings = dict(SAMPLED, generator=torch.Generator(device=bundle.device).manual_seed(seed))
-    with one_thread():
-        return bundle.continue_text(prompt, max_new_tokens, **settings)
+    return bundle.continue_text(prompt, max_new_tokens, **settings)

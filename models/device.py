@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+THREADS_VARIABLE = "TRANSFORMER_EXPLAINER_THREADS"
 
 
 def available_devices() -> list[str]:
@@ -33,3 +37,18 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+def configure_threads() -> int:
+    """Set how many CPU threads one PyTorch operation may use, once for the whole app.
+
+    Streamlit serves every browser session from threads of one process, and the pages'
+    matrices are small: several threads per operation mostly wait for each other, and on a
+    busy 2-core machine that made a tiny-GPT pass 10 to 30 times slower. So one thread by
+    default; set TRANSFORMER_EXPLAINER_THREADS (e.g. to the number of cores) for faster
+    timing runs on a machine used by one person.
+    """
+    threads = max(1, int(os.environ.get(THREADS_VARIABLE, "1")))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads

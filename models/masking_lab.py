@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from models import masks
-from models.blocks_lab import one_thread
 
 MAX_TOKENS = 32  # long enough for two sentences, short enough to read every cell
 
@@ -68,7 +67,6 @@ class MaskComparison:
                 float(self.causal_weights[layer, head][later].sum()))
 
 
-@one_thread()
 @torch.no_grad()
 def compare_masks(model, ids: list[int]) -> MaskComparison:
     """Run the model on ``ids`` with a full mask and with the causal mask."""
@@ -120,7 +118,6 @@ def first_difference(a: list[int], b: list[int]) -> int | None:
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
-@one_thread()
 @torch.no_grad()
 def edit_proof(model, original: list[int], edited: list[int], pad_id: int) -> EditProof:
     """Max |change| per position between the two sequences, with and without the causal mask."""
@@ -173,7 +170,6 @@ class PaddingBatch:
         return self.weights.shape[2]
 
 
-@one_thread()
 @torch.no_grad()
 def padding_batch(model, first: list[int], second: list[int], pad_id: int, *, causal: bool) -> PaddingBatch:
     """Batch two sentences with a padding mask; compare each with the sentence run alone."""

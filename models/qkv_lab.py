@@ -42,7 +42,6 @@ from models.attention import (
     split_heads,
     weighted_sum,
 )
-from models.blocks_lab import one_thread
 from models.masks import causal as causal_mask
 from models.positional import apply_rope
 
@@ -261,7 +260,6 @@ def tiny_gpt_lab(model, ids: list[int], tokens: list[str], *, causal: bool = Tru
     return tiny_gpt_labs(model, ids, tokens, causal=causal, no_projection=no_projection)[0]
 
 
-@one_thread()
 def tiny_gpt_labs(model, ids: list[int], tokens: list[str], *, causal: bool = True,
                   no_projection: bool = False) -> tuple[QKVLab, QKVLab]:
     """(the lab as asked, the same input with Q = K = V = X) from one pass through the model."""

@@ -144,10 +144,19 @@ def readable_tokens(tokenizer, ids: list[int]) -> list[str]:
 # -- running ------------------------------------------------------------------------------
 
 
+def position_limit(config, max_tokens: int = MAX_TOKENS) -> int:
+    """``max_tokens``, or fewer when the model's position table is shorter (a small GPT-2 may
+    know only 64 positions); read from ``max_position_embeddings`` or ``n_positions``."""
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    return min(max_tokens, int(positions)) if positions else max_tokens
+
+
 @torch.inference_mode()
 def run_transformers_model(model, tokenizer, text: str, *, is_causal: bool, max_tokens: int = MAX_TOKENS) -> ModelRun:
-    """Tokenize ``text`` (special tokens added, cut to ``max_tokens``) and return every layer's
-    hidden states and attention weights. The model must be loaded with eager attention."""
+    """Tokenize ``text`` (special tokens added, cut to ``max_tokens`` and to the model's
+    position table) and return every layer's hidden states and attention weights. The model
+    must be loaded with eager attention."""
+    max_tokens = position_limit(model.config, max_tokens)
     full = tokenizer(text, add_special_tokens=True)["input_ids"]
     encoded = tokenizer(text, add_special_tokens=True, truncation=True, max_length=max_tokens,
                         return_special_tokens_mask=True)

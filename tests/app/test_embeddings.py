@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from models.embedding_space import analogy, nearest_neighbours
+from models.embedding_space import nearest_neighbours
 from models.word2vec import Word2VecParams, train_word2vec
 from tests.app.conftest import assert_clean, open_page
 

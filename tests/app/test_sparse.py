@@ -1,7 +1,5 @@
 """Sparse attention page: every control moves in both languages; the numbers shown are the core's."""
 
-import pytest
-
 from models.sparse_lab import PATTERNS, PatternSettings, build_pattern, layers_to_full_reach, pattern_costs
 from tests.app.conftest import assert_clean, open_page
 

@@ -137,6 +137,17 @@ def assert_no_exception(page) -> None:
     assert exceptions.count() == 0, exceptions.first.inner_text()
 
 
+INJECTION = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+def assert_injection_inert(page) -> None:
+    """Typed markup stayed text: no script ran and no element was injected into the app."""
+    assert_no_exception(page)
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("[data-testid='stApp'] img[src='x']").count() == 0
+    assert page.locator("[data-testid='stApp'] script:not([src])").filter(has_text="__pwned").count() == 0
+
+
 def chart_signature(page, index: int = 0) -> str:
     """A fingerprint of the n-th Plotly chart's data, to tell whether a control changed it."""
     return page.evaluate(

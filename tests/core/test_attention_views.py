@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from components.attention_figures import all_heads_grid, head_view
 from models.attention_views import (AVERAGE, MAX_TOKENS, AttentionStack, cap_ids, default_query, from_model_run,
                                     head_matrix, hide_tokens, pooled_grid, run_tiny_gpt, shown_grid, shown_matrix,
-                                    stack_attentions, token_limit, top_links, visible_keys)
+                                    stack_attentions, top_links, visible_keys)
 from models.gpt import GPT, GPTConfig
 
 
@@ -131,15 +131,6 @@ def test_default_query_and_visible_keys():
     assert visible_keys(3, 1, causal=False) == [True, True, True]
 
 
-def test_token_limit_follows_a_short_position_table():
-    class Config:
-        n_positions = 64
-
-    assert token_limit(Config()) == 64
-    assert token_limit(object()) == MAX_TOKENS
-    assert token_limit(type("C", (), {"max_position_embeddings": 512})()) == MAX_TOKENS
-
-
 def test_cap_ids():
     assert cap_ids(list(range(300))) == (list(range(MAX_TOKENS)), 300 - MAX_TOKENS)
     assert cap_ids([1, 2]) == ([1, 2], 0)
@@ -184,7 +175,7 @@ def test_minilm_weights_equal_a_hand_computation(minilm):
 
 
 def test_minilm_long_text_is_capped(minilm):
-    stack = from_model_run(minilm.run("word " * 400, max_tokens=token_limit(minilm.model.config)))
+    stack = from_model_run(minilm.run("word " * 400))
     assert len(stack.ids) == MAX_TOKENS and stack.dropped == 402 - MAX_TOKENS
     assert not stack.causal and stack.tokens[-1] == "[SEP]"
 

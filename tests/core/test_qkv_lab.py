@@ -69,6 +69,7 @@ def test_every_step_is_what_the_formulas_say():
         masked = np.where(lab.mask, lab.scores[head], -np.inf)
         expected = np.exp(masked - masked.max(-1, keepdims=True))
         np.testing.assert_allclose(lab.weights[head], expected / expected.sum(-1, keepdims=True), atol=1e-6)
+        np.testing.assert_allclose(lab.head_outputs[head], lab.weights[head] @ v, atol=1e-5)
         for token in range(len(words)):
             np.testing.assert_allclose(lab.contributions(head, token).sum(0), lab.head_outputs[head, token],
                                        atol=1e-5)

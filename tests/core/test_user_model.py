@@ -13,7 +13,8 @@ import torch
 
 from models.minilm import minilm_path
 from models.tiny_gpt import ASSET_DIR
-from models.user_model import UserModelError, load_user_model, looks_like_path, model_kind
+from models.user_model import (MAX_TOKENS, UserModelError, load_user_model, looks_like_path, model_kind,
+                               position_limit)
 
 REPO = Path(__file__).resolve().parents[2]
 LOCALES = REPO / "assets" / "locales"
@@ -91,6 +92,14 @@ def test_long_text_is_cut_and_says_so(bert_folder):
     run = load_user_model(str(bert_folder)).run("word " * 200, max_tokens=16)
     assert len(run.ids) == 16 and run.truncated and run.total_tokens == 202
     assert run.tokens[-1] == "[SEP]"  # special tokens survive the cut
+
+
+def test_text_is_cut_to_the_models_position_table(gpt2_folder, bert_folder):
+    gpt2_run = load_user_model(str(gpt2_folder)).run("word " * 300)  # 64 positions, default cap 128
+    assert len(gpt2_run.ids) == 64 and gpt2_run.truncated
+    assert gpt2_run.attentions.shape[-1] == 64
+    assert position_limit(type("Config", (), {})()) == MAX_TOKENS
+    assert position_limit(type("Config", (), {"max_position_embeddings": 512})()) == MAX_TOKENS
 
 
 def test_pytorch_bin_weights_load_through_the_safe_path(gpt2_folder, tmp_path):
