@@ -6,22 +6,11 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from components.figures import FONT
+from components.figures import titled_layout
 
 WITH_COLOUR = "#2f9e44"
 WITHOUT_COLOUR = "#d9480f"
 VARIANT_COLOURS = ("#d9480f", "#3b6fd8", "#2f9e44")
-
-
-def _layout(title: str, height: int, **extra) -> dict:
-    return dict(
-        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
-        margin=dict(l=10, r=10, t=86, b=10),
-        font=FONT,
-        height=height,
-        legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left"),
-        **extra,
-    )
 
 
 def timing_lines(positions: Sequence[int], with_cache: Sequence[float], without_cache: Sequence[float], *,
@@ -35,7 +24,7 @@ def timing_lines(positions: Sequence[int], with_cache: Sequence[float], without_
         for values, name, colour in ((without_cache, without_name, WITHOUT_COLOUR),
                                      (with_cache, with_name, WITH_COLOUR))
     ]
-    return go.Figure(traces, _layout(title, height, xaxis=dict(title=x_title),
+    return go.Figure(traces, titled_layout(title, height, xaxis=dict(title=x_title),
                                      yaxis=dict(title=y_title, rangemode="tozero")))
 
 
@@ -45,7 +34,7 @@ def cache_bytes_line(positions: Sequence[int], cache_bytes: Sequence[int], *, ti
     trace = go.Scatter(x=list(positions), y=[b / 1024 for b in cache_bytes], mode="lines", fill="tozeroy",
                        line=dict(color=WITH_COLOUR, width=2), showlegend=False,
                        hovertemplate=f"{x_title}: %{{x}}<br>{y_title}: %{{y:,.1f}}<extra></extra>")
-    return go.Figure([trace], _layout(title, height, xaxis=dict(title=x_title),
+    return go.Figure([trace], titled_layout(title, height, xaxis=dict(title=x_title),
                                       yaxis=dict(title=y_title, rangemode="tozero")))
 
 
@@ -58,4 +47,4 @@ def variant_bars(models: Sequence[str], series: dict[str, Sequence[float]], *, t
         for (name, values), colour in zip(series.items(), VARIANT_COLOURS)
     ]
     y_axis = dict(title=y_title, type="log", dtick=1) if log_y else dict(title=y_title, type="linear")
-    return go.Figure(traces, _layout(title, height, barmode="group", xaxis=dict(type="category"), yaxis=y_axis))
+    return go.Figure(traces, titled_layout(title, height, barmode="group", xaxis=dict(type="category"), yaxis=y_axis))

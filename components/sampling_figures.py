@@ -11,25 +11,13 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from components.figures import FONT
+from components.figures import titled_layout
 
 RAW_COLOUR = "#b8c2cc"
 ADJUSTED_COLOUR = "#3b6fd8"
 REMOVED_COLOUR = "#e4e7eb"
 CUT_COLOUR = "#d9480f"
 SAMPLED_COLOUR = "#f08c00"
-
-
-def _layout(title: str, height: int, **extra) -> dict:
-    return dict(
-        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
-        margin=dict(l=10, r=10, t=86, b=10),
-        font=FONT,
-        height=height,
-        legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left"),
-        bargap=0.25,
-        **extra,
-    )
 
 
 def _vertical_line(x: float) -> dict:
@@ -58,8 +46,8 @@ def distribution_bars(labels: Sequence[str], raw: Sequence[float], adjusted: Seq
         shapes.append(_vertical_line(cut_after - 0.5))
         annotations.append(dict(x=cut_after - 0.5, y=1.0, yref="paper", text=cut_label, showarrow=False,
                                 xanchor="left", yanchor="top", xshift=4, font=dict(color=CUT_COLOUR)))
-    return go.Figure(traces, _layout(
-        title, height, shapes=shapes, annotations=annotations,
+    return go.Figure(traces, titled_layout(
+        title, height, bargap=0.25, shapes=shapes, annotations=annotations,
         xaxis=dict(type="category", tickangle=-45), yaxis=dict(title=y_title, rangemode="tozero"),
     ))
 
@@ -81,8 +69,8 @@ def cumulative_curve(cumulative: Sequence[float], *, title: str, x_title: str, y
         shapes.append(_vertical_line(cut))
         annotations.append(dict(x=cut, y=1.0, yref="paper", text=cut_label, showarrow=False,
                                 xanchor="left", yanchor="bottom", xshift=4, font=dict(color=CUT_COLOUR)))
-    return go.Figure([trace], _layout(
-        title, height, shapes=shapes, annotations=annotations,
+    return go.Figure([trace], titled_layout(
+        title, height, bargap=0.25, shapes=shapes, annotations=annotations,
         xaxis=dict(title=x_title, range=[0.5, len(ranks) + 0.5]), yaxis=dict(title=y_title, range=[0, 1.05]),
     ))
 
@@ -99,6 +87,6 @@ def sample_histogram(labels: Sequence[str], frequency: Sequence[float], exact: S
                    marker=dict(symbol="line-ew", size=22, line=dict(width=3, color=ADJUSTED_COLOUR)),
                    hovertemplate=f"%{{x}}<br>{exact_name}: %{{y:.4f}}<extra></extra>"),
     ]
-    return go.Figure(traces, _layout(
-        title, height, xaxis=dict(type="category", tickangle=-45), yaxis=dict(title=y_title, rangemode="tozero"),
+    return go.Figure(traces, titled_layout(
+        title, height, bargap=0.25, xaxis=dict(type="category", tickangle=-45), yaxis=dict(title=y_title, rangemode="tozero"),
     ))
