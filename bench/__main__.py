@@ -1,4 +1,4 @@
-"""python -m bench [decode|sparse] [--device cpu|cuda] [--threads N] [--quick]"""
+"""python -m bench [decode|sparse|app] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]"""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import argparse
 
 import torch
 
-from bench import bench_decode, bench_sparse
+from bench import bench_app, bench_decode, bench_sparse
 from models.device import pick_device
 
-SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main}
+SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main, "app": bench_app.main}
 
 
 def main() -> None:
@@ -18,6 +18,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--quick", action="store_true", help="fewer tokens / lengths, for a smoke run")
+    parser.add_argument("--app-parts", default=",".join(bench_app.PARTS),
+                        help="parts of the app benchmark (default: all of latency,first,startup,memory)")
     args = parser.parse_args()
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:
@@ -26,7 +28,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     for name in args.suites or list(SUITES):
-        SUITES[name](device, quick=args.quick)
+        if name == "app":
+            bench_app.main(device, quick=args.quick, parts=tuple(args.app_parts.split(",")))
+        else:
+            SUITES[name](device, quick=args.quick)
 
 
 if __name__ == "__main__":

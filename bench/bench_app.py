@@ -1,0 +1,477 @@
+"""App benchmarks: interaction latency, first visit, start-up, peak memory and chart payload per page.
+
+python -m bench app [--quick] [--app-parts latency,first,startup,memory]
+
+- latency: AppTest through app.py, each page run once first (models cached), then every control
+  on the page (not the sidebar) moved to another valid value and `at.run()` timed; median and
+  p95 per page and over all pages. Buttons that start an explicit training / timing run are
+  skipped (SKIPPED_BUTTONS). The largest Plotly spec seen per page (chart payload) comes with it.
+- first: a fresh Python process per page runs app.py once (the default page), then the first
+  switch to the page is timed (what the page must load or train; disk caches under .cache/ as found).
+- startup: `streamlit run app.py` process start to the Overview page rendered in Chromium
+  (h1 visible, script state notRunning, first Plotly chart drawn); median of several runs.
+- memory: peak resident memory (VmHWM) of the streamlit server after visiting every page in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+# Buttons that start an explicit training or timing run: excluded from the latency budget.
+SKIPPED_BUTTONS = {
+    "embeddings_train",  # word2vec training (form submit)
+    "tokenizers_tradeoff_train",  # trains tokenizers at several vocab sizes
+    "sparse_timing_button",  # times dense vs block-sparse attention
+    "sparse_gpt_button",  # evaluates the tiny GPT with a sparse pattern (perplexity + generation)
+    "kv_cache_run",  # times generation with and without the cache
+}
+PARTS = ("latency", "first", "startup", "memory")
+BUDGET = {"median_ms": 100, "p95_ms": 300, "first_s": 3.0, "startup_s": 5.0, "memory_mb": 1536, "chart_mb": 1.0}
+
+
+def pages():
+    sys.path.insert(0, str(REPO))
+    from components.navigation import PAGES
+
+    return PAGES
+
+
+def machine_line() -> str:
+    load = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q
+    low, high = int(position), min(int(position) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    print("| " + " | ".join(headers) + " |")
+    print("| " + " | ".join("---" for _ in headers) + " |")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    print(flush=True)
+
+
+def mark(value: float, budget: float) -> str:
+    return "ok" if value <= budget else "**over**"
+
+
+# ---------------------------------------------------------------- AppTest: payload and latency
+
+def largest_chart_bytes(at) -> int:
+    """Bytes of the largest Plotly figure spec (the JSON the browser receives) on the page; 0 if none."""
+    sizes = [len(element.proto.spec.encode("utf-8")) for element in at.get("plotly_chart")]
+    return max(sizes, default=0)
+
+
+def open_page(path: str, lang: str = "en", timeout: float = 300):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page(path)
+    at.run()
+    return at
+
+
+WIDGET_KINDS = ("slider", "select_slider", "selectbox", "multiselect", "radio", "checkbox", "toggle",
+                "number_input", "text_input", "text_area", "button")
+
+
+def main_widgets(at) -> list[tuple[str, str]]:
+    """(kind, key) of every keyed control in the main area, in page order per kind."""
+    found = []
+    for kind in WIDGET_KINDS:
+        for widget in getattr(at.main, kind):
+            key = getattr(widget, "key", None)
+            if key and not key.startswith("$$") and key not in SKIPPED_BUTTONS:
+                if kind == "button" and getattr(widget.proto, "disabled", False):
+                    continue
+                found.append((kind, key))
+    return found
+
+
+def other_value(kind: str, widget):
+    """A different valid value for the widget, or None when there is none."""
+    value = widget.value
+    if kind in ("checkbox", "toggle"):
+        return not value
+    if kind in ("selectbox", "radio"):
+        options = list(widget.options)
+        if len(options) < 2:
+            return None
+        index = options.index(widget.format_func(value)) if value is not None and widget.format_func(value) in options else 0
+        return ("index", (index + 1) % len(options))
+    if kind == "select_slider":
+        options = list(widget.options)
+        if isinstance(value, (tuple, list)) or len(options) < 2:
+            return None
+        index = options.index(widget.format_func(value)) if widget.format_func(value) in options else 0
+        return ("option_index", (index + 1) % len(options))
+    if kind == "slider":
+        low, high, step = widget.min, widget.max, widget.step
+        if isinstance(value, (tuple, list)):
+            first, second = value
+            return (first, second - step) if second - step >= first else None
+        if high == low:
+            return None
+        candidate = value + step if value + step <= high else value - step
+        return type(value)(candidate)
+    if kind == "number_input":
+        step = widget.step or 1
+        high, low = widget.max, widget.min
+        candidate = value + step
+        if high is not None and candidate > high:
+            candidate = value - step
+        if low is not None and candidate < low:
+            return None
+        return type(value)(candidate)
+    if kind in ("text_input", "text_area"):
+        return (value or "") + " and the cat sat"
+    if kind == "multiselect":
+        options = list(widget.options)
+        current = list(widget.value)
+        if len(current) > 1:
+            return current[:-1]
+        extra = [option for option in options if option not in current]
+        return current + extra[:1] if extra else None
+    return None
+
+
+def choose_index(widget, index: int) -> None:
+    """Select an option of a selectbox / radio by position, the way the browser does (it sends the
+    option's label); AppTest's own setters need the raw option value, which it does not keep."""
+    chosen = type(widget)
+    widget.__class__ = type(f"{chosen.__name__}ByIndex", (chosen,), {"index": property(lambda self: index)})
+
+
+def _select_slider_value(widget, index: int):
+    options = list(widget.options)
+    label = options[index]
+    for candidate in _candidates(widget):
+        if widget.format_func(candidate) == label:
+            return candidate
+    return label
+
+
+def _candidates(widget):
+    """Raw option values are not kept by AppTest; try the labels and typical raw types."""
+    options = list(widget.options)
+    out = list(options)
+    for label in options:
+        for cast in (int, float):
+            try:
+                out.append(cast(label))
+            except ValueError:
+                pass
+    return out
+
+
+def set_widget(at, kind: str, key: str) -> bool:
+    """Move one control; False if it is gone or has no other value."""
+    try:
+        widget = getattr(at, kind)(key=key)
+    except KeyError:
+        return False
+    if getattr(widget.proto, "disabled", False):
+        return False
+    if kind == "button":
+        widget.click()
+        return True
+    target = other_value(kind, widget)
+    if target is None:
+        return False
+    if kind in ("selectbox", "radio"):
+        choose_index(widget, target[1])
+    elif kind == "select_slider":
+        widget.set_value(_select_slider_value(widget, target[1]))
+    else:
+        widget.set_value(target)
+    return True
+
+
+def measure_latency(quick: bool) -> dict:
+    """Per page: list of (key, ms) for warm reruns after a control moved, plus the largest chart bytes."""
+    results = {}
+    max_widgets = 4 if quick else 40
+    for spec in pages():
+        at = open_page(spec.path)
+        payload = largest_chart_bytes(at)
+        at.run()  # warm: everything the page needs is cached now
+        timings, failures = [], []
+        for kind, key in main_widgets(at)[:max_widgets]:
+            try:
+                if not set_widget(at, kind, key):
+                    continue
+                start = time.perf_counter()
+                at.run()
+                elapsed = (time.perf_counter() - start) * 1000
+            except Exception as error:  # a control this harness cannot drive: reported, not fatal
+                failures.append(f"{key}: {type(error).__name__}")
+                continue
+            if at.exception:
+                failures.append(f"{key}: exception on page")
+                at = open_page(spec.path)
+            timings.append((key, elapsed))
+            payload = max(payload, largest_chart_bytes(at))
+        results[spec.key] = {"timings": timings, "payload": payload, "failures": failures}
+        ms = [value for _, value in timings]
+        print(f"  {spec.key}: {len(ms)} controls, median {statistics.median(ms) if ms else float('nan'):.0f} ms, "
+              f"largest chart {payload / 1e3:.0f} kB", flush=True)
+    return results
+
+
+def report_latency(results: dict) -> None:
+    rows, every = [], []
+    for key, result in results.items():
+        ms = [value for _, value in result["timings"]]
+        every += ms
+        if not ms:
+            rows.append([key, 0, "-", "-", "-", "", ""])
+            continue
+        median, p95 = statistics.median(ms), percentile(ms, 0.95)
+        slowest = max(result["timings"], key=lambda item: item[1])
+        status = "ok" if median <= BUDGET["median_ms"] and p95 <= BUDGET["p95_ms"] else "**over**"
+        rows.append([key, len(ms), f"{median:.0f}", f"{p95:.0f}", f"{slowest[0]} ({slowest[1]:.0f})", status,
+                     "; ".join(result["failures"])])
+    if every:
+        rows.append(["**all pages**", len(every), f"{statistics.median(every):.0f}", f"{percentile(every, 0.95):.0f}",
+                     "", "ok" if statistics.median(every) <= 100 and percentile(every, 0.95) <= 300 else "**over**", ""])
+    print("Warm interaction latency (AppTest rerun after one control moved; budget median <= 100 ms, p95 <= 300 ms)")
+    print_table(["page", "controls", "median ms", "p95 ms", "slowest control (ms)", "budget", "not driven"], rows)
+    rows = [[key, f"{result['payload'] / 1e3:.1f}", mark(result["payload"] / 1e6, BUDGET["chart_mb"])]
+            for key, result in results.items()]
+    print("Largest chart payload per page (Plotly JSON spec; budget <= 1 MB)")
+    print_table(["page", "largest chart kB", "budget"], rows)
+
+
+# ---------------------------------------------------------------- first visit (fresh process per page)
+
+FIRST_VISIT_SCRIPT = """
+import json, sys, time
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=600)
+at.session_state["lang"] = "en"
+start = time.perf_counter(); at.run(); app_s = time.perf_counter() - start
+start = time.perf_counter(); at.switch_page(sys.argv[2]); at.run(); first_s = time.perf_counter() - start
+start = time.perf_counter(); at.run(); second_s = time.perf_counter() - start
+print(json.dumps({"app_s": app_s, "first_s": first_s, "second_s": second_s, "exception": bool(at.exception)}))
+"""
+
+
+def disk_caches() -> str:
+    cache = REPO / ".cache"
+    if not cache.exists():
+        return "none"
+    return ", ".join(f"{folder.name}/ ({len(list(folder.iterdir()))} files)" for folder in sorted(cache.iterdir())
+                     if folder.is_dir())
+
+
+def measure_first_visit(quick: bool) -> dict:
+    results = {}
+    specs = pages()
+    for spec in specs[:3] if quick else specs:
+        completed = subprocess.run([sys.executable, "-c", FIRST_VISIT_SCRIPT, APP, spec.path], cwd=REPO,
+                                   capture_output=True, text=True, env={**os.environ, **OFFLINE_ENV}, timeout=900)
+        lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            print(f"  {spec.key}: failed\n{completed.stderr[-2000:]}", flush=True)
+            continue
+        results[spec.key] = json.loads(lines[-1])
+        print(f"  {spec.key}: first {results[spec.key]['first_s']:.2f} s", flush=True)
+    return results
+
+
+def report_first_visit(results: dict) -> None:
+    print(f"First visit per page (fresh process, app.py run once first; disk caches: {disk_caches()}; budget <= 3 s)")
+    rows = [[key, f"{r['app_s']:.2f}", f"{r['first_s']:.2f}", f"{r['second_s'] * 1000:.0f}",
+             mark(r["first_s"], BUDGET["first_s"]) + (" (exception)" if r["exception"] else "")]
+            for key, r in results.items()]
+    print_table(["page", "app.py first run s", "first visit s", "next rerun ms", "budget"], rows)
+
+
+# ---------------------------------------------------------------- real server + Chromium
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **OFFLINE_ENV},
+    )
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("streamlit did not become healthy")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+WAIT_RENDERED = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const running = document.querySelector("[data-testid='stStatusWidget'] button, [data-testid='stSpinner']");
+    return app && app.getAttribute('data-test-script-state') === 'notRunning' && !running
+        && document.querySelector('h1') && document.querySelector('.js-plotly-plot .main-svg');
+}"""
+WAIT_IDLE = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const running = document.querySelector("[data-testid='stStatusWidget'] button, [data-testid='stSpinner']");
+    return app && app.getAttribute('data-test-script-state') === 'notRunning' && !running && document.querySelector('h1');
+}"""
+
+
+def measure_startup(quick: bool) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    runs = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        for _ in range(1 if quick else 3):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            start = time.perf_counter()
+            process = start_server(port)
+            try:
+                wait_healthy(url, process)
+                healthy = time.perf_counter() - start
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                page.goto(f"{url}/?lang=en")
+                page.wait_for_function(WAIT_RENDERED, timeout=180_000, polling=50)
+                rendered = time.perf_counter() - start
+                context.close()
+            finally:
+                stop_server(process)
+            runs.append({"healthy_s": healthy, "rendered_s": rendered})
+            print(f"  start-up: healthy {healthy:.2f} s, Overview rendered {rendered:.2f} s", flush=True)
+        browser.close()
+    return runs
+
+
+def report_startup(runs: list[dict]) -> None:
+    if not runs:
+        return
+    median = statistics.median(run["rendered_s"] for run in runs)
+    print(f"Start-up: `streamlit run app.py` to the Overview rendered in Chromium (median of {len(runs)}; budget <= 5 s)")
+    print_table(["runs s (server healthy / Overview rendered)", "median s", "budget"],
+                [[", ".join(f"{r['healthy_s']:.2f} / {r['rendered_s']:.2f}" for r in runs), f"{median:.2f}",
+                  mark(median, BUDGET["startup_s"])]])
+
+
+def resident_mb(pid: int) -> tuple[float, float]:
+    """(current VmRSS, peak VmHWM) in MB from /proc."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            name, amount, _unit = line.split()
+            values[name[:-1]] = int(amount) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def measure_memory(quick: bool) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_server(port)
+    steps = []
+    try:
+        wait_healthy(url, process)
+        steps.append(("server started", *resident_mb(process.pid)))
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            specs = pages()
+            for index, spec in enumerate(specs[:3] if quick else specs):
+                page.goto(f"{url}/{'' if index == 0 else spec.key}?lang=en")
+                page.wait_for_function(WAIT_IDLE, timeout=600_000, polling=100)
+                page.wait_for_timeout(300)
+                steps.append((spec.key, *resident_mb(process.pid)))
+                print(f"  after {spec.key}: RSS {steps[-1][1]:.0f} MB, peak {steps[-1][2]:.0f} MB", flush=True)
+            browser.close()
+    finally:
+        stop_server(process)
+    return {"steps": steps}
+
+
+def report_memory(result: dict) -> None:
+    steps = result["steps"]
+    print("Server memory (VmRSS / VmHWM of the streamlit process) after each page visited in Chromium; budget peak <= 1.5 GB")
+    rows = [[name, f"{rss:.0f}", f"{peak:.0f}"] for name, rss, peak in steps]
+    print_table(["after visiting", "RSS MB", "peak MB"], rows)
+    peak = steps[-1][2]
+    print(f"Peak resident memory after every page: {peak:.0f} MB ({mark(peak, BUDGET['memory_mb'])})\n", flush=True)
+
+
+# ---------------------------------------------------------------- entry
+
+def main(device=None, quick: bool = False, parts: tuple[str, ...] = PARTS) -> None:
+    print(f"## App benchmarks ({machine_line()}, python {sys.version.split()[0]})\n", flush=True)
+    if "latency" in parts:
+        print("Measuring warm interaction latency and chart payloads...", flush=True)
+        report_latency(measure_latency(quick))
+    if "first" in parts:
+        print("Measuring first visits...", flush=True)
+        report_first_visit(measure_first_visit(quick))
+    if "startup" in parts:
+        print("Measuring start-up...", flush=True)
+        report_startup(measure_startup(quick))
+    if "memory" in parts:
+        print("Measuring memory...", flush=True)
+        report_memory(measure_memory(quick))
+    print(f"(load average at the end: {machine_line()})")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_app", description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--app-parts", default=",".join(PARTS))
+    arguments = parser.parse_args()
+    main(quick=arguments.quick, parts=tuple(arguments.app_parts.split(",")))
