@@ -8,6 +8,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+# Imported here, before any page, so that many students opening pages at once on a fresh server do
+# not race to import them half-way (plotly imports pandas lazily while a page imports it directly:
+# one session then saw "partially initialized module 'pandas'").
+import pandas  # noqa: E402,F401
+import plotly.graph_objects  # noqa: E402,F401
 import streamlit as st  # noqa: E402
 
 from components.i18n import init_language, t  # noqa: E402
