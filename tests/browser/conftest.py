@@ -108,7 +108,11 @@ def page(browser):
 
 
 def wait_for_app(page) -> None:
-    """Wait until the script has finished running and nothing is pending."""
+    """Wait until the script has finished running and nothing is pending.
+
+    Widgets such as sliders send their value a moment after the key press, so the rerun may
+    not have started yet when this is called: give it that moment first."""
+    page.wait_for_timeout(600)
     page.wait_for_selector("[data-testid='stApp']", timeout=RUN_TIMEOUT_MS)
     page.wait_for_function(
         """() => {

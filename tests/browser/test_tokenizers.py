@@ -3,9 +3,8 @@
 import pytest
 
 from tests.browser import conftest
-
-from tests.browser.conftest import (assert_injection_inert, RUN_TIMEOUT_MS, assert_no_exception, chart_signature, open_page, screenshot,
-                                    wait_for_app)
+from tests.browser.conftest import (RUN_TIMEOUT_MS, assert_injection_inert, assert_no_exception, chart_signature,
+                                    open_page, screenshot, wait_for_app)
 
 pytestmark = pytest.mark.browser
 INJECTION = conftest.INJECTION + ' **bold** [link](http://x) 猫'
@@ -41,14 +40,21 @@ def test_merge_slider_moves_and_typed_html_stays_text(tall_page, app_url):
     open_page(page, app_url, "tokenizers")
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
     before = chart_signature(page, MERGE_CHART)
-    slider = page.locator("[data-testid='stSlider']").filter(has_text="Merges done").get_by_role("slider")
+    widget = page.locator("[data-testid='stSlider']").filter(has_text="Merges done")
+    slider = widget.get_by_role("slider")
+    thumb_value = widget.locator("[data-testid='stSliderThumbValue']")
     slider.focus()
+    start = int(thumb_value.inner_text())
     for _ in range(3):
         slider.press("ArrowRight")
+    value = int(thumb_value.inner_text())
+    assert value > start
+    # The slider sends its value after a short pause: wait until the page shows that merge.
+    page.get_by_text(f"Merge {value}:").wait_for()
     wait_for_app(page)
     assert_no_exception(page)
+    assert page.get_by_text(f"Merge {value}:").count() == 1
     assert chart_signature(page, MERGE_CHART) != before
-    assert page.get_by_text("Merge 8:").count() == 1
 
     # The same page: typed HTML and markdown stay inert text in the chips.
     box = page.locator("[data-testid='stTextArea'] textarea").first
