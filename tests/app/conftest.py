@@ -59,3 +59,21 @@ def open_page(path: str, lang: str = "en", timeout: float = 120, **state) -> App
 @pytest.fixture(params=LANGS)
 def lang(request) -> str:
     return request.param
+
+
+@pytest.fixture(scope="module")
+def gpt2_folder(tmp_path_factory):
+    """A tiny randomly initialised GPT-2 (2 layers, 2 heads, 64 positions) with the bundled tokenizer,
+    saved like any local model folder, for the pages that take a user's own model."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from models.tiny_gpt import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("attention_gpt2")
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=4096, n_positions=64, n_embd=32, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    PreTrainedTokenizerFast(tokenizer_object=load_tokenizer(), bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>").save_pretrained(folder)
+    return folder

@@ -89,23 +89,6 @@ def test_a_user_supplied_model_through_the_picker(gpt2_folder):
     assert translate("attention.user_hint", "en") in [i.value for i in at.info]
 
 
-@pytest.fixture(scope="module")
-def gpt2_folder(tmp_path_factory):
-    """A tiny randomly initialised GPT-2 (2 layers, 2 heads, 64 positions) with the bundled tokenizer."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    from models.tiny_gpt import load_tokenizer
-
-    folder = tmp_path_factory.mktemp("attention_gpt2")
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=4096, n_positions=64, n_embd=32, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0)
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    PreTrainedTokenizerFast(tokenizer_object=load_tokenizer(), bos_token="<|endoftext|>",
-                            eos_token="<|endoftext|>").save_pretrained(folder)
-    return folder
-
-
 @pytest.mark.parametrize("hide", [True, False])
 def test_heatmap_values_equal_the_core(hide):
     at = open_page(PAGE)

@@ -93,23 +93,6 @@ def test_odd_prompts(text):
         assert any("1,000" in w.value for w in at.warning)
 
 
-@pytest.fixture(scope="module")
-def gpt2_folder(tmp_path_factory):
-    """A tiny randomly initialised GPT-2 with the bundled tokenizer, saved like any local model folder."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    from models.tiny_gpt import load_tokenizer
-
-    folder = tmp_path_factory.mktemp("user_gpt2")
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=4096, n_positions=64, n_embd=32, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0)
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    PreTrainedTokenizerFast(tokenizer_object=load_tokenizer(), bos_token="<|endoftext|>",
-                            eos_token="<|endoftext|>").save_pretrained(folder)
-    return folder
-
-
 def test_a_user_supplied_causal_model(gpt2_folder):
     from transformers import AutoModelForCausalLM
 

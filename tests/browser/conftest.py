@@ -54,6 +54,14 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
     raise RuntimeError("streamlit did not become healthy in time")
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = find_chromium()
@@ -80,11 +88,7 @@ def app_url(chromium_path) -> str:
         wait_healthy(url, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
         log.close()
 
 

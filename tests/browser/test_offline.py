@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # when run as a script inside the namespace
     sys.path.insert(0, str(REPO))
 
+from tests.browser.conftest import stop_server  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
 
@@ -79,11 +81,7 @@ def inside_namespace(chromium_path: str) -> dict:
             report["failed_requests"] = failed_requests
             browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
         log.close()
     return report
 
