@@ -1,4 +1,5 @@
-"""python -m bench [decode|sparse|app] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]"""
+"""python -m bench [decode|sparse|app] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
+                 [--app-pages overview,sampling,...]"""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer tokens / lengths, for a smoke run")
     parser.add_argument("--app-parts", default=",".join(bench_app.PARTS),
                         help="parts of the app benchmark (default: all of latency,first,startup,memory)")
+    parser.add_argument("--app-pages", default="",
+                        help="comma-separated page keys for the app benchmark (default: every page)")
     args = parser.parse_args()
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:
@@ -29,7 +32,8 @@ def main() -> None:
     device = pick_device(args.device)
     for name in args.suites or list(SUITES):
         if name == "app":
-            bench_app.main(device, quick=args.quick, parts=tuple(args.app_parts.split(",")))
+            bench_app.main(device, quick=args.quick, parts=tuple(args.app_parts.split(",")),
+                           only_pages=tuple(filter(None, args.app_pages.split(","))))
         else:
             SUITES[name](device, quick=args.quick)
 

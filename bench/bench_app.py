@@ -44,11 +44,15 @@ PARTS = ("latency", "first", "startup", "memory")
 BUDGET = {"median_ms": 100, "p95_ms": 300, "first_s": 3.0, "startup_s": 5.0, "memory_mb": 1536, "chart_mb": 1.0}
 
 
+SELECTED_PAGES: tuple[str, ...] = ()  # set by --app-pages; empty = every page
+
+
 def pages():
+    """The registered pages, or only those named with --app-pages."""
     sys.path.insert(0, str(REPO))
     from components.navigation import PAGES
 
-    return PAGES
+    return [spec for spec in PAGES if not SELECTED_PAGES or spec.key in SELECTED_PAGES]
 
 
 def machine_line() -> str:
@@ -442,7 +446,9 @@ def report_memory(result: dict) -> None:
 
 # ---------------------------------------------------------------- entry
 
-def main(device=None, quick: bool = False, parts: tuple[str, ...] = PARTS) -> None:
+def main(device=None, quick: bool = False, parts: tuple[str, ...] = PARTS, only_pages: tuple[str, ...] = ()) -> None:
+    global SELECTED_PAGES
+    SELECTED_PAGES = tuple(only_pages)
     print(f"## App benchmarks ({machine_line()}, python {sys.version.split()[0]})\n", flush=True)
     if "latency" in parts:
         print("Measuring warm interaction latency and chart payloads...", flush=True)
@@ -465,5 +471,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.bench_app", description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--app-parts", default=",".join(PARTS))
+    parser.add_argument("--app-pages", default="", help="comma-separated page keys (default: every page)")
     arguments = parser.parse_args()
-    main(quick=arguments.quick, parts=tuple(arguments.app_parts.split(",")))
+    main(quick=arguments.quick, parts=tuple(arguments.app_parts.split(",")),
+         only_pages=tuple(filter(None, arguments.app_pages.split(","))))
