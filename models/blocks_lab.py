@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from models import params
 from models.gpt import GPT, GPTConfig
 from models.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
+from models.seeding import seeded
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "tinygpt"
 STYLES = ("2017", "2024")
@@ -213,9 +214,9 @@ def depth_norms(norm_placement: str, n_layer: int = 24, *, norm: str = "layernor
 
 def _depth_norms(config: GPTConfig, init: str, batch_size: int, seed: int) -> DepthNorms:
     seq_len, vocab_size = config.block_size, config.vocab_size
-    torch.manual_seed(seed)
-    model = GPT(config).train()
-    initialise(model, init)
+    with seeded(seed):  # the global generator, locked: two sessions at once get the same weights per seed
+        model = GPT(config).train()
+        initialise(model, init)
     generator = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, vocab_size, (batch_size, seq_len + 1), generator=generator)  # (B, T+1)
     outputs: list[torch.Tensor] = []

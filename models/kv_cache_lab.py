@@ -26,6 +26,7 @@ import torch
 from models.device import synchronize
 from models.gpt import GPT, GPTConfig
 from models.params import PRESETS, ModelShape, kv_cache_bytes_per_token, with_kv_heads
+from models.seeding import seeded
 
 # The larger random-weight model: GPT-2-style (pre-LayerNorm, learned positions, GELU).
 LARGE_VOCAB = 8192
@@ -51,8 +52,9 @@ def large_config(n_layer: int = 12, n_embd: int = 768) -> GPTConfig:
 
 def random_model(config: GPTConfig, seed: int = 0, device: torch.device | str = "cpu") -> GPT:
     """A GPT with the core's initialisation, seeded, in eval mode on ``device``."""
-    torch.manual_seed(seed)
-    return GPT(config).to(device).eval()
+    with seeded(seed):  # the global generator, locked: sessions building at once get the same weights per seed
+        model = GPT(config)
+    return model.to(device).eval()
 
 
 def macs_per_token(config: GPTConfig) -> int:

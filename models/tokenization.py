@@ -13,7 +13,8 @@ Seven ways to cut the same text, side by side:
 
 Training text: a capped, shuffled sample of the Wikipedia + Lee corpus (``models.corpus``).
 Trained tokenizers are kept on disk under ``.cache/tokenizers/`` (written atomically; a file that
-does not load is rebuilt) and in memory.
+does not load, or holds another kind or a bigger vocabulary than its name says, is rebuilt) and in
+memory. Functions take ``cache_dir``; left out, the module's ``CACHE_DIR`` is read at call time.
 
 The BPE step-through (``bpe_merge_steps``) is a plain-Python BPE trainer: count every adjacent
 pair (weighted by how often its word occurs), merge the most frequent one, repeat. Ties go to the
@@ -33,10 +34,11 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from models.hub import hub_access
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO / ".cache" / "tokenizers"
@@ -188,18 +190,35 @@ def _cut_at_line(text: str, limit: int) -> str:
     return text[: cut if cut > limit // 2 else limit]
 
 
-@lru_cache(maxsize=1)
-def training_texts(cache_dir: Path = CACHE_DIR) -> tuple[str, str]:
+def _folder(cache_dir: Path | None) -> Path:
+    return CACHE_DIR if cache_dir is None else Path(cache_dir)
+
+
+def _read_texts(path: Path) -> tuple[str, str] | None:
+    """The stored (training, held-out) texts, or None when missing, unreadable or not two non-empty texts."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        train, heldout = stored["train"], stored["heldout"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+    ok = isinstance(train, str) and isinstance(heldout, str) and train.strip() and heldout.strip()
+    return (train, heldout) if ok else None
+
+
+def training_texts(cache_dir: Path | None = None) -> tuple[str, str]:
     """(training text, held-out text): the corpus documents shuffled with a fixed seed and capped.
 
     Reading and cleaning the corpus takes seconds, so the two capped texts are kept on disk.
     """
+    return _training_texts(_folder(cache_dir))
+
+
+@lru_cache(maxsize=1)
+def _training_texts(cache_dir: Path) -> tuple[str, str]:
     path = cache_dir / f"corpus-v{CACHE_VERSION}.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        return stored["train"], stored["heldout"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    stored = _read_texts(path)
+    if stored is not None:
+        return stored
     from models.corpus import load_corpus
 
     corpus = load_corpus()
@@ -211,14 +230,18 @@ def training_texts(cache_dir: Path = CACHE_DIR) -> tuple[str, str]:
     return train, heldout
 
 
-def corpus_ready(cache_dir: Path = CACHE_DIR) -> bool:
+def corpus_ready(cache_dir: Path | None = None) -> bool:
     """Whether the capped training text is already on disk (reading the corpus takes seconds)."""
-    return (cache_dir / f"corpus-v{CACHE_VERSION}.json").is_file()
+    return (_folder(cache_dir) / f"corpus-v{CACHE_VERSION}.json").is_file()
+
+
+def word_frequencies(cache_dir: Path | None = None) -> tuple[str, ...]:
+    """Whitespace-separated words of the training text, most frequent first (ties alphabetical)."""
+    return _word_frequencies(_folder(cache_dir))
 
 
 @lru_cache(maxsize=1)
-def word_frequencies(cache_dir: Path = CACHE_DIR) -> tuple[str, ...]:
-    """Whitespace-separated words of the training text, most frequent first (ties alphabetical)."""
+def _word_frequencies(cache_dir: Path) -> tuple[str, ...]:
     counts = Counter(training_texts(cache_dir)[0].split())
     return tuple(word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
@@ -289,8 +312,8 @@ def encode_with(kind: str, tokenizer, text: str, reader: Callable[[str], str], u
                    tokenizer.get_vocab_size())
 
 
-def _cache_path(kind: str, vocab_size: int, cache_dir: Path) -> Path:
-    return cache_dir / f"{kind}-{vocab_size}-v{CACHE_VERSION}.json"
+def _cache_path(kind: str, vocab_size: int, cache_dir: Path | None) -> Path:
+    return _folder(cache_dir) / f"{kind}-{vocab_size}-v{CACHE_VERSION}.json"
 
 
 def _train_bpe(text: str, vocab_size: int):
@@ -329,11 +352,11 @@ def _train_unigram(text: str, vocab_size: int):
     return tokenizer
 
 
-def is_trained(kind: str, vocab_size: int, cache_dir: Path = CACHE_DIR) -> bool:
+def is_trained(kind: str, vocab_size: int, cache_dir: Path | None = None) -> bool:
     return _cache_path(kind, vocab_size, cache_dir).is_file()
 
 
-def trained_tokenizer(kind: str, vocab_size: int, cache_dir: Path = CACHE_DIR):
+def trained_tokenizer(kind: str, vocab_size: int, cache_dir: Path | None = None):
     """A BPE or Unigram tokenizer trained on the corpus sample; loaded from disk when it was trained
     before, trained (a few seconds) and saved otherwise. A file that does not load is rebuilt."""
     from tokenizers import Tokenizer
@@ -350,16 +373,22 @@ def trained_tokenizer(kind: str, vocab_size: int, cache_dir: Path = CACHE_DIR):
             return remembered[1]
         try:
             tokenizer = Tokenizer.from_file(str(path))
+            fits = (json.loads(tokenizer.to_str())["model"]["type"] == _MODEL_TYPES[kind]
+                    and N_BYTES <= tokenizer.get_vocab_size() <= vocab_size)
+        except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, whatever the damage
+            fits = False
+        if fits:
             _LOADED[path] = (stamp, tokenizer)
             return tokenizer
-        except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, whatever the damage
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
     train_text = training_texts(cache_dir)[0]
     tokenizer = (_train_bpe if kind == "bpe" else _train_unigram)(train_text, vocab_size)
     _atomic_write(path, tokenizer.to_str())
     _LOADED[path] = (_file_stamp(path), tokenizer)
     return tokenizer
 
+
+_MODEL_TYPES = {"bpe": "BPE", "unigram": "Unigram"}  # the "model.type" a cached file of each kind holds
 
 # Tokenizers already read from disk, with the file's (modification time, size) when read:
 # a file changed on disk is read again.
@@ -371,7 +400,7 @@ def _file_stamp(path: Path) -> tuple[int, int]:
     return status.st_mtime_ns, status.st_size
 
 
-def tokenize(kind: str, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE, cache_dir: Path = CACHE_DIR) -> Tokenized:
+def tokenize(kind: str, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE, cache_dir: Path | None = None) -> Tokenized:
     """Cut ``text`` with one of ``KINDS``; ``vocab_size`` applies to whitespace, bpe and unigram."""
     if kind == "whitespace":
         return whitespace_tokenize(text, word_frequencies(cache_dir)[: vocab_size - 1])
@@ -430,20 +459,8 @@ def _uses_byte_level(backend) -> bool:
 HUB_TIMEOUT_S = 5
 
 
-@contextmanager
 def _hub_access(online: bool):
-    """The app runs with the hub switched off; for one load the person asked to download, switch it
-    on with short timeouts, then put the settings back (the hub library reads them at call time)."""
-    from huggingface_hub import constants
-
-    saved = (constants.HF_HUB_OFFLINE, constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT)
-    if online:
-        constants.HF_HUB_OFFLINE = False
-        constants.HF_HUB_ETAG_TIMEOUT = constants.HF_HUB_DOWNLOAD_TIMEOUT = HUB_TIMEOUT_S
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE, constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT = saved
+    return hub_access(online, HUB_TIMEOUT_S)
 
 
 def _probe_hub(spec: str) -> None:
@@ -487,7 +504,8 @@ def load_user_tokenizer(spec: str, allow_download: bool = False) -> UserTokenize
 
     try:
         with _hub_access(allow_download):
-            tokenizer = AutoTokenizer.from_pretrained(spec, local_files_only=not allow_download)
+            tokenizer = AutoTokenizer.from_pretrained(spec, local_files_only=not allow_download,
+                                                      trust_remote_code=False)
     except (OSError, ValueError) as error:
         message = str(error).lower()
         offline = any(word in message for word in ("offline", "connection", "internet", "resolve", "network",
@@ -614,12 +632,12 @@ class TradeoffPoint:
         return self.heldout_chars / self.heldout_tokens if self.heldout_tokens else 0.0
 
 
-def missing_tokenizers(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path = CACHE_DIR) -> list[tuple[str, int]]:
+def missing_tokenizers(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path | None = None) -> list[tuple[str, int]]:
     return [(kind, size) for kind in kinds for size in sizes if not is_trained(kind, size, cache_dir)]
 
 
 def train_all(pairs: list[tuple[str, int]], on_progress: Callable[[int, int, str, int], None] | None = None,
-              cache_dir: Path = CACHE_DIR) -> None:
+              cache_dir: Path | None = None) -> None:
     """Train (or load) every (kind, vocab size); ``on_progress(done, total, kind, size)`` after each."""
     for done, (kind, size) in enumerate(pairs, start=1):
         trained_tokenizer(kind, size, cache_dir)
@@ -628,7 +646,7 @@ def train_all(pairs: list[tuple[str, int]], on_progress: Callable[[int, int, str
 
 
 @lru_cache(maxsize=8)
-def heldout_token_counts(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path = CACHE_DIR) -> dict:
+def heldout_token_counts(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path | None = None) -> dict:
     """{(kind, size): (actual vocabulary size, tokens for the held-out text)}; the same for every user text."""
     heldout = training_texts(cache_dir)[1]
     counts = {}
@@ -639,8 +657,9 @@ def heldout_token_counts(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path
     return counts
 
 
-def vocab_tradeoff(text: str, sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path = CACHE_DIR) -> list[TradeoffPoint]:
+def vocab_tradeoff(text: str, sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path | None = None) -> list[TradeoffPoint]:
     """Tokens for ``text`` and for the held-out text at each vocabulary size (trains what is missing)."""
+    cache_dir = _folder(cache_dir)  # the memo below is keyed by the folder itself
     heldout_chars = len(training_texts(cache_dir)[1])
     heldout = heldout_token_counts(tuple(sizes), tuple(kinds), cache_dir)
     points = []

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from models.hub import hub_access
 
 KINDS = ("causal", "encoder")
 MAX_TOKENS = 128
@@ -239,21 +240,8 @@ def model_kind(config) -> str | None:
     return None
 
 
-@contextmanager
 def _hub_access(online: bool):
-    """Offline: the hub library refuses every request. Online (asked for): short timeouts.
-    The library reads these settings at call time; they are put back afterwards."""
-    from huggingface_hub import constants
-
-    saved = (constants.HF_HUB_OFFLINE, constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT)
-    constants.HF_HUB_OFFLINE = not online
-    if online:
-        constants.HF_HUB_ETAG_TIMEOUT = ONLINE_TIMEOUT_S
-        constants.HF_HUB_DOWNLOAD_TIMEOUT = ONLINE_TIMEOUT_S
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE, constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT = saved
+    return hub_access(online, ONLINE_TIMEOUT_S)
 
 
 def _check_hub_id(spec: str, online: bool) -> None:

@@ -9,7 +9,9 @@ data (about half a million words, read with ``models.corpus``), so training take
 and needs no network. A trained space is kept on disk under ``.cache/word2vec/`` as a
 plain ``.npz`` (words + vectors + facts), written to a temporary file and renamed into
 place, so a crash never leaves half a file; a file that does not load or fails its
-checks is thrown away and the model retrained.
+checks is thrown away and the model retrained. The same holds for the corpus text (its
+last line counts the lines before it, so a cut file is noticed) and the quality scores.
+Functions take ``cache_dir``; left out, the module's ``CACHE_DIR`` is read at call time.
 
 Quality is measured by us on the evaluation files in gensim's test data:
 
@@ -40,6 +42,7 @@ ARCHITECTURES = ("skipgram", "cbow")
 WORDSIM_FILE = "wordsim353.tsv"
 SIMLEX_FILE = "simlex999.txt"
 ANALOGY_FILE = "questions-words.txt"
+CORPUS_END = "<end-of-corpus>"  # last line of the cached corpus text, with the count of lines before it
 RESTRICT_VOCAB = 30000
 
 Progress = Callable[[float], None]
@@ -74,6 +77,10 @@ class TrainedWord2Vec:
     from_disk: bool  # True when this call loaded it from the disk cache
 
 
+def _folder(cache_dir: Path | None) -> Path:
+    return CACHE_DIR if cache_dir is None else Path(cache_dir)
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,16 +100,27 @@ def gensim_data_file(name: str) -> Path:
     return gensim_test_data_dir() / name
 
 
-def corpus_sentences(cache_dir: Path = CACHE_DIR) -> list[list[str]]:
+def _read_corpus(path: Path) -> list[list[str]] | None:
+    """The cached word lists, or None when the file is missing, unreadable, cut short or altered."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if len(lines) < 3 or lines[-1] != "" or lines[-2] != f"{CORPUS_END} {len(lines) - 2}":
+        return None
+    sentences = [line.split(" ") for line in lines[:-2]]
+    return sentences if all(all(sentence) for sentence in sentences) else None
+
+
+def corpus_sentences(cache_dir: Path | None = None) -> list[list[str]]:
     """Wikipedia sample + Lee corpus as lists of lower-case words, one list per paragraph.
 
     Reading the Wikipedia dump takes seconds, so the word lists are cached as a text file.
     """
-    path = cache_dir / f"corpus-v{CACHE_VERSION}.txt"
-    try:
-        return [line.split(" ") for line in path.read_text(encoding="utf-8").splitlines() if line]
-    except (OSError, UnicodeDecodeError):
-        pass
+    path = _folder(cache_dir) / f"corpus-v{CACHE_VERSION}.txt"
+    cached = _read_corpus(path)
+    if cached is not None:
+        return cached
     from models.corpus import lee_documents, wiki_documents
 
     sentences = []
@@ -111,7 +129,8 @@ def corpus_sentences(cache_dir: Path = CACHE_DIR) -> list[list[str]]:
             words = tokenize_words(paragraph)
             if words:
                 sentences.append(words)
-    _atomic_write(path, lambda tmp: tmp.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8"))
+    lines = [" ".join(sentence) for sentence in sentences] + [f"{CORPUS_END} {len(sentences)}"]
+    _atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
     return sentences
 
 
@@ -146,14 +165,15 @@ def _load(path: Path, params: Word2VecParams) -> TrainedWord2Vec | None:
         return None
 
 
-def cached_on_disk(params: Word2VecParams, cache_dir: Path = CACHE_DIR) -> bool:
+def cached_on_disk(params: Word2VecParams, cache_dir: Path | None = None) -> bool:
     """Whether a trained file for these parameters exists (it is still checked when loaded)."""
-    return (cache_dir / params.cache_name()).exists()
+    return (_folder(cache_dir) / params.cache_name()).exists()
 
 
 def train_word2vec(params: Word2VecParams = Word2VecParams(), progress: Progress | None = None,
-                   cache_dir: Path = CACHE_DIR, workers: int = 2) -> TrainedWord2Vec:
+                   cache_dir: Path | None = None, workers: int = 2) -> TrainedWord2Vec:
     """Train (or load from the disk cache) a word2vec space; ``progress(fraction)`` after each epoch."""
+    cache_dir = _folder(cache_dir)
     path = cache_dir / params.cache_name()
     cached = _load(path, params)
     if cached is not None:
@@ -290,16 +310,31 @@ def quality_scores(space: WordSpace, restrict_vocab: int = RESTRICT_VOCAB) -> Qu
     )
 
 
-def cached_quality_scores(space: WordSpace, cache_key: str, cache_dir: Path = CACHE_DIR,
-                          restrict_vocab: int = RESTRICT_VOCAB) -> QualityScores:
-    """``quality_scores`` kept on disk as JSON under ``cache_key`` (recomputed when unreadable)."""
-    path = cache_dir / f"scores-v{CACHE_VERSION}-{cache_key}-r{restrict_vocab}.json"
+def _read_scores(path: Path) -> QualityScores | None:
+    """Scores from disk, or None unless the file holds exactly the expected fields as numbers."""
     try:
         facts = json.loads(path.read_text(encoding="utf-8"))
-        return QualityScores(PairScore(**facts["wordsim"]), PairScore(**facts["simlex"]),
-                             AnalogyScore(**facts["analogies"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+        pairs = [PairScore(**facts[name]) for name in ("wordsim", "simlex")]
+        analogies = AnalogyScore(**facts["analogies"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+    counts = [p.used for p in pairs] + [p.total for p in pairs] + [analogies.correct, analogies.answered,
+                                                                   analogies.total]
+    counts_ok = all(type(count) is int and count >= 0 for count in counts)
+    spearman_ok = all(type(p.spearman) is float and (np.isnan(p.spearman) or -1 <= p.spearman <= 1) for p in pairs)
+    if not (counts_ok and spearman_ok and analogies.correct <= analogies.answered <= analogies.total
+            and all(p.used <= p.total for p in pairs)):
+        return None
+    return QualityScores(pairs[0], pairs[1], analogies)
+
+
+def cached_quality_scores(space: WordSpace, cache_key: str, cache_dir: Path | None = None,
+                          restrict_vocab: int = RESTRICT_VOCAB) -> QualityScores:
+    """``quality_scores`` kept on disk as JSON under ``cache_key`` (recomputed when unreadable or altered)."""
+    path = _folder(cache_dir) / f"scores-v{CACHE_VERSION}-{cache_key}-r{restrict_vocab}.json"
+    cached = _read_scores(path)
+    if cached is not None:
+        return cached
     scores = quality_scores(space, restrict_vocab)
     text = json.dumps({name: asdict(getattr(scores, name)) for name in ("wordsim", "simlex", "analogies")})
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
