@@ -1,4 +1,4 @@
-"""python -m bench [decode|sparse|app] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
+"""python -m bench [decode|sparse|app|worst] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
                  [--app-pages overview,sampling,...]"""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import argparse
 
 import torch
 
-from bench import bench_app, bench_decode, bench_sparse
+from bench import bench_app, bench_decode, bench_sparse, bench_worst
 from models.device import pick_device
 
-SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main, "app": bench_app.main}
+SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main, "app": bench_app.main, "worst": bench_worst.main}
 
 
 def main() -> None:

@@ -248,3 +248,127 @@ def test_picker_shows_a_message_and_returns_none_on_failure(gpt2_folder, bert_fo
     assert not at.exception and not at.error and at.session_state["picked"] == str(bert_folder)
     at.button(key="test_user_model_clear").click().run()
     assert at.session_state["picked"] is None
+
+
+# -- code in a model folder never runs ---------------------------------------------------------------
+
+
+class Planted:
+    """Unpickling this runs code: it writes ``path``. ``torch.load(weights_only=True)`` must refuse it."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return exec, (f"open({self.path!r}, 'w').write('ran')",)
+
+
+def copy_model_files(source: Path, target: Path, skip: tuple[str, ...] = ()) -> Path:
+    target.mkdir(exist_ok=True)
+    for path in source.iterdir():
+        if path.name not in skip:
+            (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+def plant_module(folder: Path, sentinel: Path) -> None:
+    """A python file that would write ``sentinel`` if transformers imported it for the folder."""
+    (folder / "planted.py").write_text(f"open({str(sentinel)!r}, 'w').write('ran')\n"
+                                       "from transformers import PretrainedConfig, PreTrainedModel\n"
+                                       "class PlantedConfig(PretrainedConfig):\n    model_type = 'planted'\n"
+                                       "class PlantedModel(PreTrainedModel):\n    config_class = PlantedConfig\n")
+
+
+def test_auto_map_code_never_runs(gpt2_folder, tmp_path):
+    """A config pointing at the folder's own python file: refused for an unknown family, loaded with
+    transformers' own class for a known one, and the file is never imported either way."""
+    sentinel = tmp_path / "sentinel"
+    auto_map = {"AutoConfig": "planted.PlantedConfig", "AutoModel": "planted.PlantedModel",
+                "AutoModelForCausalLM": "planted.PlantedModel", "AutoTokenizer": ["planted.PlantedConfig", None]}
+
+    unknown = copy_model_files(gpt2_folder, tmp_path / "unknown")
+    plant_module(unknown, sentinel)
+    (unknown / "config.json").write_text(json.dumps({"model_type": "planted", "auto_map": auto_map}))
+    assert error_of(str(unknown)).key == "models.err_remote_code"
+
+    known = copy_model_files(gpt2_folder, tmp_path / "known")
+    plant_module(known, sentinel)
+    config = json.loads((known / "config.json").read_text())
+    (known / "config.json").write_text(json.dumps({**config, "auto_map": auto_map}))
+    tokenizer_config = json.loads((known / "tokenizer_config.json").read_text())
+    (known / "tokenizer_config.json").write_text(json.dumps({**tokenizer_config, "auto_map": auto_map}))
+    model = load_user_model(str(known))
+    assert type(model.model).__module__.startswith("transformers.models.gpt2")
+    assert not sentinel.exists()
+
+
+def test_safetensors_are_read_and_a_bin_beside_them_is_never_opened(gpt2_folder, tmp_path):
+    sentinel = tmp_path / "sentinel"
+    folder = copy_model_files(gpt2_folder, tmp_path / "both")
+    torch.save({"transformer.wte.weight": Planted(sentinel)}, folder / "pytorch_model.bin")
+    both = load_user_model(str(folder)).run("Hello world")
+    only_safetensors = load_user_model(str(gpt2_folder)).run("Hello world")
+    np.testing.assert_array_equal(both.next_token_logits, only_safetensors.next_token_logits)
+    assert not sentinel.exists()
+
+
+def test_a_pickle_that_runs_code_is_refused(gpt2_folder, tmp_path):
+    sentinel = tmp_path / "sentinel"
+    folder = copy_model_files(gpt2_folder, tmp_path / "bin_only", skip=("model.safetensors",))
+    torch.save({"transformer.wte.weight": Planted(sentinel)}, folder / "pytorch_model.bin")
+    error = error_of(str(folder))
+    assert error.key == "models.err_load_failed"
+    assert not sentinel.exists()
+    with pytest.raises(Exception):  # the same file through plain torch.load(weights_only=True)
+        torch.load(folder / "pytorch_model.bin", weights_only=True)
+    assert not sentinel.exists()
+
+
+def test_a_tokenizer_folder_with_auto_map_code_never_runs(gpt2_folder, tmp_path):
+    from models.tokenization import UserTokenizerError, load_user_tokenizer
+
+    sentinel = tmp_path / "sentinel"
+    folder = tmp_path / "tokenizer"
+    folder.mkdir()
+    plant_module(folder, sentinel)
+    (folder / "tokenizer_config.json").write_text(json.dumps({"auto_map": {"AutoTokenizer": ["planted.PlantedConfig",
+                                                                                              None]}}))
+    with pytest.raises(UserTokenizerError):
+        load_user_tokenizer(str(folder))
+    (folder / "tokenizer.json").write_bytes((gpt2_folder / "tokenizer.json").read_bytes())
+    try:
+        load_user_tokenizer(str(folder))
+    except UserTokenizerError:
+        pass  # refusing is fine too; running the file is not
+    assert not sentinel.exists()
+
+
+# -- paths that are not models: a message, never a file's content ------------------------------------
+
+PASSWD_LINE = "root:x:0:0"
+
+
+@pytest.mark.parametrize(("spec", "key"), [
+    ("/etc", "models.err_no_config"),
+    ("/etc/", "models.err_no_config"),
+    ("../../../../../../../../etc/passwd", "models.err_not_folder"),
+    ("/etc/shadow", "models.err_not_folder"),
+    ("/proc/self/environ", "models.err_not_folder"),
+    ("/dev/zero", "models.err_not_folder"),
+])
+def test_system_paths_get_a_message_without_content(spec, key):
+    error = error_of(spec)
+    assert error.key == key and error.values == {"spec": spec}
+    for lang in ("en", "zh"):
+        template = json.loads((LOCALES / lang / "models.json").read_text(encoding="utf-8"))[key.split(".", 1)[1]]
+        shown = template.format(**error.values)
+        assert spec in shown and PASSWD_LINE not in shown and "\n" not in spec
+
+
+def test_user_tokenizer_on_system_paths_shows_no_content():
+    from models.tokenization import UserTokenizerError, load_user_tokenizer
+
+    for spec in ("/etc/passwd", "../../../../../../../../etc/passwd", "/etc", "/etc/"):
+        with pytest.raises(UserTokenizerError) as caught:
+            load_user_tokenizer(spec)
+        assert PASSWD_LINE not in str(caught.value) and PASSWD_LINE not in caught.value.detail
