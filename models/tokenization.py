@@ -500,10 +500,12 @@ def load_user_tokenizer(spec: str, allow_download: bool = False) -> UserTokenize
         raise UserTokenizerError("not_found", spec)
     if allow_download and not folder.is_dir():
         _probe_hub(spec)
-    from transformers import AutoTokenizer
-
     try:
         with _hub_access(allow_download):
+            # Imported under the hub lock: two sessions importing transformers for the first time at
+            # once can see a half-initialised module ("cannot import name 'AutoTokenizer'").
+            from transformers import AutoTokenizer
+
             tokenizer = AutoTokenizer.from_pretrained(spec, local_files_only=not allow_download,
                                                       trust_remote_code=False)
     except (OSError, ValueError) as error:
