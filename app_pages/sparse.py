@@ -133,6 +133,11 @@ def timing_section(settings):
         t(f"{KEY}.max_difference"): [f"{r.max_abs_difference:.1e}" for r in rows],
     })
     st.dataframe(table, hide_index=True, key=f"{KEY}_timing_table")
+    skipped = [r.length for r in rows if r.flex_skipped]
+    if skipped:
+        from models.sparse_lab import FLEX_BUDGET_S
+
+        st.info(t(f"{KEY}.flex_capped", lengths=", ".join(map(str, skipped)), seconds=FLEX_BUDGET_S))
     last = rows[-1]
     st.markdown(t(f"{KEY}.timing_summary", T=last.length, dense=last.dense_ms, sparse=last.block_sparse_ms,
                   speedup=last.dense_ms / last.block_sparse_ms, density=last.block_density))

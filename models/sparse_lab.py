@@ -45,6 +45,11 @@ PATTERN_USES = {
 BYTES_PER_SCORE = 4  # float32
 TIMING_LENGTHS_CPU = (256, 512, 1024, 2048)
 TIMING_LENGTHS_GPU = (512, 1024, 2048, 4096, 8192, 16384)
+# FlexAttention compiles one kernel per length the first time (10-20 s each on a busy laptop CPU).
+# A timing run starts FlexAttention at another length only while its flex time so far, plus the
+# last length's, stays within this budget; later lengths are left for the next run (kernels
+# already compiled are kept, so each run gets further and a warm run times them all).
+FLEX_BUDGET_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,7 @@ class TimingRow:
     block_sparse_ms: float
     flex_ms: float | None
     max_abs_difference: float  # block-sparse vs dense output: should be ~1e-6
+    flex_skipped: bool = False  # FlexAttention was asked for but left out by the time budget
 
 
 def _median_ms(run: Callable[[], torch.Tensor], device: torch.device, repeats: int) -> float:
@@ -254,11 +260,14 @@ def time_patterns(
     repeats: int = 3,
     with_flex: bool = False,
     progress: Callable[[float, int], None] | None = None,
+    flex_budget_s: float | None = None,
 ) -> list[TimingRow]:
     """Dense masked attention vs block-sparse attention for each length, same random q, k, v.
 
     Dense computes all T * T scores and then hides the masked ones; block-sparse skips tiles
     with no kept pair. ``progress(fraction_done, length)`` is called after each length.
+    FlexAttention (``with_flex``) is timed at the first length and then only within
+    ``flex_budget_s`` (default ``FLEX_BUDGET_S``); lengths past it have ``flex_skipped``.
     """
     from models import sparse
     from models.attention import fast_attention
@@ -267,6 +276,8 @@ def time_patterns(
     flex_here = with_flex and sparse.flex_available(device.type)
     generator = torch.Generator().manual_seed(settings.seed)
     rows = []
+    flex_spent = flex_last = 0.0  # seconds spent on FlexAttention in this run; on the last length
+    flex_budget_s = FLEX_BUDGET_S if flex_budget_s is None else flex_budget_s
     for index, T in enumerate(lengths):
         mask = build_pattern(settings, T, device=device)
         q, k, v = (torch.randn(1, n_heads, T, head_dim, generator=generator).to(device) for _ in range(3))
@@ -278,12 +289,16 @@ def time_patterns(
         dense_ms = _median_ms(lambda: fast_attention(q, k, v, mask), device, repeats)
         sparse_ms = _median_ms(lambda: sparse.block_sparse_attention(q, k, v, layout=layout), device, repeats)
         flex_ms = None
-        if flex_here:
+        flex_skipped = flex_here and index > 0 and flex_spent + flex_last > flex_budget_s
+        if flex_here and not flex_skipped:
+            started = time.perf_counter()
             block_mask = sparse.flex_block_mask(mask, max(block, 128))
             if sparse.flex_attention(q, k, v, block_mask=block_mask) is not None:
                 flex_ms = _median_ms(lambda: sparse.flex_attention(q, k, v, block_mask=block_mask), device, repeats)
+            flex_last = time.perf_counter() - started
+            flex_spent += flex_last
         rows.append(TimingRow(T, masks.density(mask), layout.computed_fraction, dense_ms, sparse_ms, flex_ms,
-                              difference))
+                              difference, flex_skipped))
         if progress is not None:
             progress((index + 1) / len(lengths), T)
     return rows

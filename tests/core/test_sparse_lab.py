@@ -2,6 +2,7 @@
 timing rows carry equal outputs, and a pattern inside the GPT behaves as the mask says."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -114,6 +115,24 @@ def test_timing_rows_on_tiny_sizes():
         assert row.max_abs_difference < 1e-5, "block-sparse must equal dense masked attention"
         assert row.dense_ms > 0 and row.block_sparse_ms > 0 and row.flex_ms is None
         assert 0 < row.density <= row.block_density <= 1
+
+
+def test_flex_timing_stays_within_its_budget(monkeypatch):
+    """A cold FlexAttention compiles per length; past the budget the remaining lengths are skipped
+    (and say so), within it every length is timed."""
+    from models import sparse
+
+    monkeypatch.setattr(sparse, "flex_available", lambda device="cpu": True)
+    monkeypatch.setattr(sparse, "flex_block_mask", lambda mask, block_size=128: None)
+    monkeypatch.setattr(sparse, "flex_attention", lambda q, k, v, block_mask=None: time.sleep(0.05) or q)
+    settings = PatternSettings("sliding_window", window=8)
+    options = dict(n_heads=2, head_dim=8, block=16, repeats=1, with_flex=True)
+    tight = time_patterns(settings, (32, 64, 96), "cpu", flex_budget_s=0.2, **options)
+    assert tight[0].flex_ms is not None and not tight[0].flex_skipped
+    assert [row.flex_skipped for row in tight[1:]] == [True, True]
+    assert all(row.flex_ms is None and row.dense_ms > 0 for row in tight[1:])
+    roomy = time_patterns(settings, (32, 64, 96), "cpu", flex_budget_s=60, **options)
+    assert all(row.flex_ms is not None and not row.flex_skipped for row in roomy)
 
 
 @pytest.fixture(scope="module")
