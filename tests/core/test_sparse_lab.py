@@ -118,8 +118,8 @@ def test_timing_rows_on_tiny_sizes():
 
 
 def test_flex_timing_stays_within_its_budget(monkeypatch):
-    """A cold FlexAttention compiles per length; past the budget the remaining lengths are skipped
-    (and say so), within it every length is timed."""
+    """A cold FlexAttention compiles per length (and once to check it compiles); past the budget the
+    remaining lengths are skipped (and say so), within it every length is timed."""
     from models import sparse
 
     monkeypatch.setattr(sparse, "flex_available", lambda device="cpu": True)
@@ -133,6 +133,9 @@ def test_flex_timing_stays_within_its_budget(monkeypatch):
     assert all(row.flex_ms is None and row.dense_ms > 0 for row in tight[1:])
     roomy = time_patterns(settings, (32, 64, 96), "cpu", flex_budget_s=60, **options)
     assert all(row.flex_ms is not None and not row.flex_skipped for row in roomy)
+    monkeypatch.setattr(sparse, "flex_available", lambda device="cpu": time.sleep(0.25) or True)  # a cold check
+    cold = time_patterns(settings, (32, 64, 96), "cpu", flex_budget_s=0.2, **options)
+    assert all(row.flex_skipped and row.flex_ms is None and row.block_sparse_ms > 0 for row in cold)
 
 
 @pytest.fixture(scope="module")
