@@ -14,7 +14,8 @@ from components.text import capped_text, chart_label, escape_markdown, unique_la
 from models.embedding_space import (
     analogy, attribute_axis, nearest_neighbours, pca, sentence_vectors, static_word_similarity, tokenize_words,
 )
-from models.word2vec import ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec
+from models.word2vec import (ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec,
+                             within_budget)
 
 KEY = "embeddings"
 SPACES = ("word2vec", "minilm")
@@ -110,8 +111,11 @@ def training():
         min_count = min_count.slider(t(f"{KEY}.min_count"), 1, 50, 5, key=f"{KEY}_min_count",
                                      help=t(f"{KEY}.min_count_help"))
         if st.form_submit_button(t(f"{KEY}.train_button"), key=f"{KEY}_train", type="primary"):
-            st.session_state[f"{KEY}_params"] = astuple(
-                Word2VecParams(vector_size, window, architecture, epochs, min_count, current_seed()))
+            asked = Word2VecParams(vector_size, window, architecture, epochs, min_count, current_seed())
+            allowed = within_budget(asked)
+            if allowed != asked:
+                st.warning(t(f"{KEY}.epochs_capped", asked=asked.epochs, n=allowed.epochs), icon=":material/timer:")
+            st.session_state[f"{KEY}_params"] = astuple(allowed)
     params = st.session_state.setdefault(f"{KEY}_params", astuple(Word2VecParams(seed=current_seed())))
     if not cached_on_disk(Word2VecParams(*params)):
         bar = st.progress(0.0, text=t(f"{KEY}.training"))

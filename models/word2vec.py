@@ -25,11 +25,12 @@ Quality is measured by us on the evaluation files in gensim's test data:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,11 @@ SIMLEX_FILE = "simlex999.txt"
 ANALOGY_FILE = "questions-words.txt"
 CORPUS_END = "<end-of-corpus>"  # last line of the cached corpus text, with the count of lines before it
 RESTRICT_VOCAB = 30000
+# Training work, in skip-gram epochs at 100 dimensions and window 5 over the whole corpus (a few
+# seconds each on a 2-core CPU). At the sliders' far ends (300 dimensions, window 10, 20 epochs,
+# minimum count 1) one training took 166 s on a busy 2-core machine; allowing twice the work of
+# the default 5 epochs keeps any training at about twice the default's time.
+MAX_TRAINING_WORK = 10.0
 
 Progress = Callable[[float], None]
 
@@ -66,6 +72,20 @@ class Word2VecParams:
     def cache_name(self) -> str:
         return (f"w2v-v{CACHE_VERSION}-{self.architecture}-d{self.vector_size}-w{self.window}"
                 f"-e{self.epochs}-m{self.min_count}-s{self.seed}.npz")
+
+
+def epoch_work(params: Word2VecParams) -> float:
+    """One epoch's work in the units of ``MAX_TRAINING_WORK``. Measured with gensim: an epoch takes
+    about sqrt(vector_size / 100) * sqrt(window / 5) times as long, CBOW about half of skip-gram."""
+    return math.sqrt(params.vector_size / 100) * math.sqrt(params.window / 5) * (
+        1.0 if params.architecture == "skipgram" else 0.5)
+
+
+def within_budget(params: Word2VecParams, budget: float | None = None) -> Word2VecParams:
+    """The same settings, with fewer epochs (at least one) where all of them would exceed ``budget``
+    (default: the module's ``MAX_TRAINING_WORK``, read at call time)."""
+    most = max(1, math.floor((MAX_TRAINING_WORK if budget is None else budget) / epoch_work(params)))
+    return params if params.epochs <= most else replace(params, epochs=most)
 
 
 @dataclass(frozen=True)

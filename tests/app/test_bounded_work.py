@@ -24,3 +24,20 @@ def test_sparse_flex_timing_past_its_budget_says_so(monkeypatch, lang):
     lengths = ", ".join(map(str, sparse_lab.TIMING_LENGTHS_CPU[1:]))
     expected = translate("sparse.flex_capped", lang, lengths=lengths, seconds=0.005)
     assert expected in [info.value for info in at.info]
+
+
+def test_word2vec_training_past_its_budget_trains_fewer_epochs_and_says_so(monkeypatch, tmp_path, lang):
+    from models import word2vec
+    from models.embedding_space import tokenize_words
+
+    sentences = [tokenize_words("the cat sat on the mat and the dog sat on the log")] * 50
+    monkeypatch.setattr(word2vec, "corpus_sentences", lambda cache_dir=None: sentences)
+    monkeypatch.setattr(word2vec, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(word2vec, "MAX_TRAINING_WORK", 3.0)  # three default epochs
+    at = open_page("app_pages/embeddings.py", lang)
+    at.slider(key="embeddings_epochs").set_value(20)
+    at.button(key="embeddings_train").click().run()
+    assert not at.exception
+    assert translate("embeddings.epochs_capped", lang, asked=20, n=3) in [w.value for w in at.warning]
+    assert at.session_state["embeddings_params"][3] == 3
+    assert any(path.name.endswith("-e3-m5-s0.npz") for path in tmp_path.iterdir())  # what was trained

@@ -120,3 +120,16 @@ def test_scores_are_cached_on_disk(tmp_path, monkeypatch):
     assert first.wordsim.coverage == 1.0 and first.analogies.answered < first.analogies.total
     monkeypatch.setattr(w2v, "quality_scores", lambda *args: pytest.fail("should come from disk"))
     assert w2v.cached_quality_scores(space, "test", cache_dir=tmp_path) == first
+
+
+def test_training_work_is_capped_by_lowering_epochs():
+    from models.word2vec import MAX_TRAINING_WORK, epoch_work, within_budget
+
+    default = Word2VecParams()
+    assert within_budget(default) == default and epoch_work(default) == 1.0
+    largest = Word2VecParams(vector_size=300, window=10, architecture="skipgram", epochs=20, min_count=1, seed=7)
+    capped = within_budget(largest)
+    assert capped == Word2VecParams(300, 10, "skipgram", capped.epochs, 1, 7) and 1 <= capped.epochs < 20
+    assert capped.epochs * epoch_work(capped) <= MAX_TRAINING_WORK < (capped.epochs + 1) * epoch_work(capped)
+    assert within_budget(Word2VecParams(vector_size=25, window=1, architecture="cbow", epochs=20)).epochs == 20
+    assert within_budget(largest, budget=0.1).epochs == 1  # never below one epoch
