@@ -6,8 +6,20 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from components.i18n import translate
 from tests.app.conftest import open_page
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_caches():
+    """These tests swap in fake corpora and kernels: nothing they cached may reach later tests."""
+    import streamlit as st
+
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def test_sparse_flex_timing_past_its_budget_says_so(monkeypatch, lang):

@@ -28,3 +28,4 @@ def test_tokenizers_page_over_a_damaged_cache(tmp_path, monkeypatch):
     assert at.get("plotly_chart") or at.dataframe
     assert json.loads(damaged.read_text(encoding="utf-8"))["model"]["type"] == "BPE"  # rebuilt in place
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    st.cache_data.clear()  # nothing read from the temporary folder stays for later tests
