@@ -14,8 +14,7 @@ from components.text import capped_text, chart_label, escape_markdown, unique_la
 from models.embedding_space import (
     analogy, attribute_axis, nearest_neighbours, pca, sentence_vectors, static_word_similarity, tokenize_words,
 )
-from models.word2vec import (ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec,
-                             within_budget)
+from models.word2vec import ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec
 
 KEY = "embeddings"
 SPACES = ("word2vec", "minilm")
@@ -111,6 +110,8 @@ def training():
         min_count = min_count.slider(t(f"{KEY}.min_count"), 1, 50, 5, key=f"{KEY}_min_count",
                                      help=t(f"{KEY}.min_count_help"))
         if st.form_submit_button(t(f"{KEY}.train_button"), key=f"{KEY}_train", type="primary"):
+            from models.word2vec import within_budget
+
             asked = Word2VecParams(vector_size, window, architecture, epochs, min_count, current_seed())
             allowed = within_budget(asked)
             if allowed != asked:
