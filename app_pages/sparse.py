@@ -56,7 +56,8 @@ def gallery_chart(settings: PatternSettings, lang: str) -> dict:
 @st.cache_data(max_entries=64, show_spinner=False)
 def reach_mask_chart(settings: PatternSettings, layers: int, query: int, lang: str) -> dict:
     """Who reaches whom after ``layers`` layers, ``query``'s row outlined."""
-    return figure_spec(mask_figure(reach_for(settings, layers), title=translate(f"{KEY}.reach_mask_title", lang, k=layers),
+    return figure_spec(mask_figure(reach_for(settings, layers),
+                                   title=translate(f"{KEY}.reach_mask_title", lang, k=layers),
                                    x_title=translate(f"{KEY}.key_axis", lang),
                                    y_title=translate(f"{KEY}.query_axis", lang),
                                    hover_yes=translate(f"{KEY}.reachable", lang),

@@ -47,8 +47,14 @@ def _axis_title(text: str | None) -> dict | None:
 
 
 def figure_spec(fig: go.Figure) -> dict:
-    """The figure as the plain dict Plotly built and validated: cheap to keep in ``st.cache_data``."""
-    return fig.to_dict()
+    """The figure as the plain dict Plotly built and validated: cheap to keep in ``st.cache_data``.
+
+    The default template (most of the dict; no builder here sets another) is left out: a figure
+    built from the dict gets it back.
+    """
+    spec = fig.to_dict()
+    spec["layout"].pop("template", None)
+    return spec
 
 
 def figure_from_spec(spec: dict) -> go.Figure:

@@ -67,8 +67,8 @@ def pattern_gallery(patterns: dict[str, np.ndarray], titles: dict[str, str], sel
         layout[f"yaxis{suffix}"] = dict(axis, domain=[y0, y0 + height], anchor=f"x{suffix}", autorange="reversed")
         chosen = name == selected  # the chosen pattern: its title in bold and in the highlight colour
         annotations.append(dict(
-            text=f"<b>▶ {titles[name]}</b>" if chosen else titles[name], x=x0 + width / 2, y=y0 + height, xref="paper",
-            yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
+            text=f"<b>▶ {titles[name]}</b>" if chosen else titles[name], x=x0 + width / 2, y=y0 + height,
+            xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
             font=dict(color=GLOBAL_COLOUR, size=14) if chosen else dict(size=16)))
     return go.Figure(data=traces, layout=dict(annotations=annotations, height=230 * rows + 40,
                                               margin=dict(l=10, r=10, t=40, b=10), font=FONT, **layout))
