@@ -281,7 +281,8 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
                                      value_format=".2f", hover_name=hover_name, annotate=annotate,
                                      show_scale=len(panels) == 1, axes=(f"x{suffix}", "y")))
         layout[f"xaxis{suffix}"] = dict(domain=[left, right], anchor="y", type="category",
-                                        title=dict(text=x_title), showticklabels=matrix.shape[1] <= 32)
+                                        title=dict(text=x_title),
+                                        showticklabels=matrix.shape[1] <= 32 and factor == 1)
         titles.append(dict(text=title, x=(left + right) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                            yanchor="bottom", showarrow=False, font=dict(size=14)))
         width = (group_widths or [None] * len(panels))[index]
