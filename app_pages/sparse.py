@@ -33,7 +33,7 @@ def reach_for(settings: PatternSettings, layers: int):
     return reach_mask(settings, layers)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False)  # up to ~0.5 MB each at T = 256
 def mask_chart(settings: PatternSettings, lang: str) -> dict:
     """The chosen pattern's mask, built once per settings and language."""
     view = view_for(settings)
@@ -53,7 +53,7 @@ def gallery_chart(settings: PatternSettings, lang: str) -> dict:
                                                       for name in PATTERNS}, selected=view.settings.pattern))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False)  # up to ~0.5 MB each at T = 256
 def reach_mask_chart(settings: PatternSettings, layers: int, query: int, lang: str) -> dict:
     """Who reaches whom after ``layers`` layers, ``query``'s row outlined."""
     return figure_spec(mask_figure(reach_for(settings, layers),
