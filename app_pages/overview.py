@@ -3,8 +3,8 @@
 import streamlit as st
 
 from components.chips import token_chips
-from components.figures import bars, heatmap, timeline
-from components.i18n import t
+from components.figures import bars, figure_from_spec, figure_spec, heatmap, timeline
+from components.i18n import current_language, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_tiny_gpt
 from components.settings import current_seed
@@ -52,31 +52,41 @@ def prompt_ids(bundle) -> list[int]:
     return bundle.encode(prompt) + st.session_state[f"{KEY}_added"]
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def step_figures(ids: tuple[int, ...], lang: str) -> tuple[dict, dict, dict]:
+    """The three pipeline charts (input vectors, block updates, next-token candidates) for these ids,
+    built once per prompt and language."""
+    bundle = load_tiny_gpt(STYLE)
+    config, view = bundle.config, pipeline_view(ids)
+    labels = unique_labels([chart_label(piece, 12) for piece in bundle.token_strings(list(ids))])
+    embeddings = heatmap(view.embeddings[:, :EMBEDDING_COLUMNS], None, labels, colorscale="RdBu", zmid=0.0,
+                         annotate=False, height=60 + 24 * len(ids), show_scale=False,
+                         x_title=translate(f"{KEY}.dimensions", lang, n=EMBEDDING_COLUMNS, width=config.n_embd))
+    block_labels = [translate(f"{KEY}.block_label", lang, i=i + 1) for i in range(config.n_layer)]
+    blocks = heatmap(view.update_norms.T, block_labels, labels, colorscale="Oranges", annotate=False,
+                     hover_name=translate(f"{KEY}.update_size", lang), height=60 + 24 * len(ids))
+    candidates = unique_labels([chart_label(piece, 16) for piece in bundle.token_strings(view.top_ids)])
+    probability = translate(f"{KEY}.probability", lang)
+    next_token = bars(candidates, {probability: view.top_probs}, horizontal=True, height=330, y_title=probability)
+    return figure_spec(embeddings), figure_spec(blocks), figure_spec(next_token)
+
+
 def show_steps(bundle, ids: list[int]) -> None:
     config = bundle.config
     view = pipeline_view(tuple(ids))
-    pieces = bundle.token_strings(ids)
-    labels = unique_labels([chart_label(piece, 12) for piece in pieces])
+    embeddings, blocks, next_token = step_figures(tuple(ids), current_language())
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t(f'{KEY}.step_tokens')}**  \n{t(f'{KEY}.step_tokens_text')}")
-        token_chips(pieces, ids)
+        token_chips(bundle.token_strings(ids), ids)
         st.markdown(f"**{t(f'{KEY}.step_embeddings')}**  \n"
                     f"{t(f'{KEY}.step_embeddings_text', width=config.n_embd)}")
-        st.plotly_chart(heatmap(view.embeddings[:, :EMBEDDING_COLUMNS], None, labels, colorscale="RdBu",
-                                zmid=0.0, annotate=False, height=60 + 24 * len(ids), show_scale=False,
-                                x_title=t(f"{KEY}.dimensions", n=EMBEDDING_COLUMNS, width=config.n_embd)),
-                        key=f"{KEY}_embeddings_chart")
+        st.plotly_chart(figure_from_spec(embeddings), key=f"{KEY}_embeddings_chart")
     with right:
         st.markdown(f"**{t(f'{KEY}.step_blocks', n=config.n_layer)}**  \n{t(f'{KEY}.step_blocks_text')}")
-        block_labels = [t(f"{KEY}.block_label", i=i + 1) for i in range(config.n_layer)]
-        st.plotly_chart(heatmap(view.update_norms.T, block_labels, labels, colorscale="Oranges", annotate=False,
-                                hover_name=t(f"{KEY}.update_size"), height=60 + 24 * len(ids)),
-                        key=f"{KEY}_blocks_chart")
+        st.plotly_chart(figure_from_spec(blocks), key=f"{KEY}_blocks_chart")
         st.markdown(f"**{t(f'{KEY}.step_head')}**  \n{t(f'{KEY}.step_head_text', vocab=view.total_vocab)}")
-        candidates = unique_labels([chart_label(piece, 16) for piece in bundle.token_strings(view.top_ids)])
-        st.plotly_chart(bars(candidates, {t(f"{KEY}.probability"): view.top_probs}, horizontal=True,
-                             height=330, y_title=t(f"{KEY}.probability")), key=f"{KEY}_next_chart")
+        st.plotly_chart(figure_from_spec(next_token), key=f"{KEY}_next_chart")
 
 
 @st.fragment
@@ -107,39 +117,42 @@ def show_pipeline():
     st.caption(t(f"{KEY}.loop_explain"))
 
 
-@st.cache_data(show_spinner=False)
-def family_views():
+@st.cache_data(max_entries=4, show_spinner=False)
+def timeline_figure(lang: str) -> dict:
+    """The history chart: the same for every visitor, built once per language."""
+    return figure_spec(timeline([year for year, _ in MILESTONES],
+                                [translate(f"{KEY}.milestone_{name}", lang) for _, name in MILESTONES],
+                                [translate(f"{KEY}.milestone_{name}_detail", lang) for _, name in MILESTONES]))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def family_figures(lang: str) -> dict[str, dict]:
+    """Who may attend to whom in each family, one chart each, built once per language."""
     from models.pipeline import family_attention_views
 
-    return family_attention_views(n_source=5, n_target=4)
+    views = family_attention_views(n_source=5, n_target=4)
+    return {family: figure_spec(heatmap(
+        views[family].allowed.astype(float), views[family].key_labels, views[family].query_labels, zmin=0, zmax=1,
+        colorscale=[[0, "#f1f3f6"], [1, "#3b6fd8"]], annotate=False, height=260, show_scale=False,
+        hover_name=translate(f"{KEY}.may_attend", lang), value_format=".0f",
+        x_title=translate(f"{KEY}.keys_axis", lang), y_title=translate(f"{KEY}.queries_axis", lang)))
+        for family in FAMILIES}
 
 
 def show_timeline():
     st.subheader(t(f"{KEY}.timeline_title"))
-    st.plotly_chart(
-        timeline([year for year, _ in MILESTONES],
-                 [t(f"{KEY}.milestone_{name}") for _, name in MILESTONES],
-                 [t(f"{KEY}.milestone_{name}_detail") for _, name in MILESTONES]),
-        key=f"{KEY}_timeline_chart",
-    )
+    st.plotly_chart(figure_from_spec(timeline_figure(current_language())), key=f"{KEY}_timeline_chart")
 
 
 def show_families():
     st.subheader(t(f"{KEY}.families_title"))
     st.markdown(t(f"{KEY}.families_intro"))
-    views = family_views()
+    figures = family_figures(current_language())
     for column, family in zip(st.columns(3), FAMILIES):
-        view = views[family]
         with column, st.container(border=True):
             st.markdown(f"**{t(f'{KEY}.family_{family}')}**")
             st.markdown(t(f"{KEY}.family_{family}_text"))
-            st.plotly_chart(
-                heatmap(view.allowed.astype(float), view.key_labels, view.query_labels, zmin=0, zmax=1,
-                        colorscale=[[0, "#f1f3f6"], [1, "#3b6fd8"]], annotate=False, height=260, show_scale=False,
-                        hover_name=t(f"{KEY}.may_attend"), value_format=".0f",
-                        x_title=t(f"{KEY}.keys_axis"), y_title=t(f"{KEY}.queries_axis")),
-                key=f"{KEY}_family_{family}_chart",
-            )
+            st.plotly_chart(figure_from_spec(figures[family]), key=f"{KEY}_family_{family}_chart")
 
 
 page_header(KEY)

@@ -6,6 +6,7 @@ from components.chips import token_chips
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.qkv_figures import (
+    block_factor,
     grouped_bars,
     head_grid,
     score_and_weight_bars,
@@ -20,6 +21,7 @@ from models.qkv_lab import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token, rando
 KEY = "qkv"
 DEFAULT_SENTENCE = "The dog chased the cat because it was hungry."
 SOURCES = ("random", "2017", "2024")
+MAX_SIDE = 128  # weight matrices larger than this are drawn as block means (chart payload under 1 MB)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -107,15 +109,24 @@ def show_projections(lab, labels):
     weights = [(t(f"{KEY}.{name}_title", rows=matrix.shape[0], cols=matrix.shape[1]), matrix,
                 [str(i) for i in range(matrix.shape[1])])
                for name, matrix in (("wq", lab.w_q), ("wk", lab.w_k), ("wv", lab.w_v))]
+    factor = weight_block(lab)
     st.plotly_chart(side_by_side(weights, [str(i) for i in range(lab.width)], hover_name=hover,
                                  group_widths=[lab.head_dim] * 3, x_title=t(f"{KEY}.out_axis"),
-                                 y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150)),
+                                 y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150),
+                                 max_side=MAX_SIDE, block_hover=t(f"{KEY}.block_hover", f=factor)),
                     key=f"{KEY}_weights_chart")
+    if factor > 1:
+        st.caption(t(f"{KEY}.block_caption", width=lab.width, f=factor))
     projected = [(t(f"{KEY}.{name}_title"), lab.joined_heads(name), [str(i) for i in range(lab.joined_heads(name).shape[1])])
                  for name in ("q", "k", "v")]
     st.plotly_chart(side_by_side([x_panel, *projected], labels, hover_name=hover,
                                  group_widths=[None, lab.head_dim, lab.head_dim, lab.head_dim], x_title=feature),
                     key=f"{KEY}_qkv_chart")
+
+
+def weight_block(lab) -> int:
+    """How many rows and columns one cell of the W_Q / W_K / W_V / W_O charts averages (1 = exact)."""
+    return block_factor(max(*lab.w_q.shape, *lab.w_o.shape), MAX_SIDE)
 
 
 def head_name(lab, head):
@@ -194,8 +205,11 @@ def show_heads(lab, labels):
     with wo_column:
         st.plotly_chart(side_by_side([(t(f"{KEY}.wo_title", rows=lab.w_o.shape[0], cols=lab.w_o.shape[1]),
                                        lab.w_o, columns)], columns, hover_name=hover, x_title=t(f"{KEY}.out_axis"),
-                                     y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150)),
+                                     y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150),
+                                     max_side=MAX_SIDE, block_hover=t(f"{KEY}.block_hover", f=weight_block(lab))),
                         key=f"{KEY}_wo_chart")
+        if weight_block(lab) > 1:
+            st.caption(t(f"{KEY}.wo_block_caption", f=weight_block(lab)))
 
 
 page_header(KEY)

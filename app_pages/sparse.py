@@ -4,7 +4,8 @@ how fast it really runs, and what the tiny GPT makes of it."""
 import pandas as pd
 import streamlit as st
 
-from components.i18n import option_labels, t
+from components.figures import figure_from_spec, figure_spec
+from components.i18n import current_language, option_labels, t, translate
 from components.loaders import load_tiny_gpt
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_device, current_seed
@@ -32,6 +33,49 @@ def reach_for(settings: PatternSettings, layers: int):
     return reach_mask(settings, layers)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)  # up to ~0.5 MB each at T = 256
+def mask_chart(settings: PatternSettings, lang: str) -> dict:
+    """The chosen pattern's mask, built once per settings and language."""
+    view = view_for(settings)
+    name = translate(f"{KEY}.pattern_{view.settings.pattern}", lang)
+    return figure_spec(mask_figure(view.mask, title=translate(f"{KEY}.mask_title", lang, pattern=name),
+                                   x_title=translate(f"{KEY}.key_axis", lang),
+                                   y_title=translate(f"{KEY}.query_axis", lang),
+                                   hover_yes=translate(f"{KEY}.may_attend", lang),
+                                   hover_no=translate(f"{KEY}.hidden", lang)))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def gallery_chart(settings: PatternSettings, lang: str) -> dict:
+    """Every pattern at the same settings, built once per settings and language."""
+    view = view_for(settings)
+    return figure_spec(pattern_gallery(view.gallery, {name: translate(f"{KEY}.pattern_{name}", lang)
+                                                      for name in PATTERNS}, selected=view.settings.pattern))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)  # up to ~0.5 MB each at T = 256
+def reach_mask_chart(settings: PatternSettings, layers: int, query: int, lang: str) -> dict:
+    """Who reaches whom after ``layers`` layers, ``query``'s row outlined."""
+    return figure_spec(mask_figure(reach_for(settings, layers),
+                                   title=translate(f"{KEY}.reach_mask_title", lang, k=layers),
+                                   x_title=translate(f"{KEY}.key_axis", lang),
+                                   y_title=translate(f"{KEY}.query_axis", lang),
+                                   hover_yes=translate(f"{KEY}.reachable", lang),
+                                   hover_no=translate(f"{KEY}.unreachable", lang), height=420, highlight_row=query))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def reach_line_chart(settings: PatternSettings, query: int, lang: str) -> dict:
+    """How many tokens ``query`` hears from after each number of layers."""
+    view = view_for(settings)
+    return figure_spec(reach_figure(view.reach, query, view.settings.length,
+                                    title=translate(f"{KEY}.reach_line_title", lang, i=query),
+                                    x_title=translate(f"{KEY}.layers_axis", lang),
+                                    y_title=translate(f"{KEY}.tokens_axis", lang),
+                                    series_name=translate(f"{KEY}.reach_series", lang),
+                                    everything_name=translate(f"{KEY}.reach_ceiling", lang), causal=view.causal))
+
+
 def pattern_controls() -> PatternSettings:
     pattern = st.selectbox(t(f"{KEY}.pattern"), PATTERNS, index=PATTERNS.index("bigbird"), key=f"{KEY}_pattern",
                            format_func=option_labels(f"{KEY}.pattern_"))
@@ -48,14 +92,11 @@ def pattern_controls() -> PatternSettings:
     return PatternSettings(pattern, length, window, stride, n_global, n_random, int(seed))
 
 
-def show_pattern(view):
-    pattern, costs = view.settings.pattern, view.costs
+def show_pattern(settings, view):
+    costs = view.costs
     for name in view.adjusted:
         st.warning(t(f"{KEY}.clamped_{name}", n=view.settings.length), icon=":material/tune:")
-    st.plotly_chart(mask_figure(view.mask, title=t(f"{KEY}.mask_title", pattern=t(f"{KEY}.pattern_{pattern}")),
-                                x_title=t(f"{KEY}.key_axis"), y_title=t(f"{KEY}.query_axis"),
-                                hover_yes=t(f"{KEY}.may_attend"), hover_no=t(f"{KEY}.hidden")),
-                    key=f"{KEY}_mask_chart")
+    st.plotly_chart(figure_from_spec(mask_chart(settings, current_language())), key=f"{KEY}_mask_chart")
     columns = st.columns(4)
     columns[0].metric(t(f"{KEY}.density"), f"{costs.density:.1%}", help=t(f"{KEY}.density_help"))
     columns[1].metric(t(f"{KEY}.keys_per_query"), f"{costs.keys_per_query:.1f}", help=t(f"{KEY}.keys_help"))
@@ -76,16 +117,10 @@ def show_reach(settings, view):
         if st.session_state.get(f"{KEY}_query", T) > T - 1:  # first visit, or the sequence got shorter
             st.session_state[f"{KEY}_query"] = T - 1
         query = st.slider(t(f"{KEY}.query"), 0, T - 1, key=f"{KEY}_query")
-        st.plotly_chart(mask_figure(reach_for(settings, layers), title=t(f"{KEY}.reach_mask_title", k=layers),
-                                    x_title=t(f"{KEY}.key_axis"), y_title=t(f"{KEY}.query_axis"),
-                                    hover_yes=t(f"{KEY}.reachable"), hover_no=t(f"{KEY}.unreachable"),
-                                    height=420, highlight_row=query),
+        st.plotly_chart(figure_from_spec(reach_mask_chart(settings, layers, query, current_language())),
                         key=f"{KEY}_reach_mask_chart")
     with right:
-        st.plotly_chart(reach_figure(view.reach, query, T, title=t(f"{KEY}.reach_line_title", i=query),
-                                     x_title=t(f"{KEY}.layers_axis"), y_title=t(f"{KEY}.tokens_axis"),
-                                     series_name=t(f"{KEY}.reach_series"),
-                                     everything_name=t(f"{KEY}.reach_ceiling"), causal=view.causal),
+        st.plotly_chart(figure_from_spec(reach_line_chart(settings, query, current_language())),
                         key=f"{KEY}_reach_line_chart")
         st.metric(t(f"{KEY}.reach_now", k=layers, i=query), int(view.reach[layers, query]))
         if view.layers_to_full is None:
@@ -212,11 +247,10 @@ with control_column:
     settings = pattern_controls()
 view = view_for(settings)
 with figure_column:
-    show_pattern(view)
+    show_pattern(settings, view)
 st.subheader(t(f"{KEY}.gallery_title"))
 st.caption(t(f"{KEY}.gallery_caption", T=min(view.settings.length, 48)))
-st.plotly_chart(pattern_gallery(view.gallery, {name: t(f"{KEY}.pattern_{name}") for name in PATTERNS},
-                                selected=view.settings.pattern), key=f"{KEY}_gallery_chart")
+st.plotly_chart(figure_from_spec(gallery_chart(settings, current_language())), key=f"{KEY}_gallery_chart")
 show_reach(settings, view)
 timing_section(settings)
 gpt_section(settings)

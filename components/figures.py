@@ -2,7 +2,9 @@
 
 Labels are passed through ``chart_label`` by the callers that hold user text.
 Large matrices are drawn as one heatmap trace; text annotations appear only when
-the matrix is small enough to read them.
+the matrix is small enough to read them. Every figure is built in one
+``go.Figure(data=..., layout=...)`` call: Plotly validates each ``update_*`` call on its
+own, and that, not the data, was most of what drawing a small chart cost.
 """
 
 from __future__ import annotations
@@ -29,14 +31,36 @@ def titled_layout(title: str, height: int, **extra) -> dict:
     )
 
 
-def _layout(fig: go.Figure, title: str | None, height: int | None) -> go.Figure:
-    fig.update_layout(
+def _layout(title: str | None, height: int | None, **extra) -> dict:
+    """Title at the top left (or none), small margins, the app's font; ``extra`` adds axes and such."""
+    return dict(
         title=dict(text=title, x=0.0, xanchor="left") if title else None,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         font=FONT,
         height=height,
+        **extra,
     )
-    return fig
+
+
+def _axis_title(text: str | None) -> dict | None:
+    return dict(text=text) if text is not None else None
+
+
+def figure_spec(fig: go.Figure) -> dict:
+    """The figure as the plain dict Plotly built and validated: cheap to keep in ``st.cache_data``.
+
+    The default template (most of the dict; no builder here sets another) is left out: a figure
+    built from the dict gets it back.
+    """
+    spec = fig.to_dict()
+    spec["layout"].pop("template", None)
+    return spec
+
+
+def figure_from_spec(spec: dict) -> go.Figure:
+    """A figure again from ``figure_spec``'s dict, without validating it a second time: it was
+    validated when it was first built, and that check costs more than the rest of drawing it."""
+    return go.Figure(spec, _validate=False)
 
 
 def heatmap(
@@ -64,7 +88,8 @@ def heatmap(
     y = list(y_labels) if y_labels is not None else [str(i) for i in range(rows)]
     if annotate is None:
         annotate = rows * cols <= ANNOTATE_MAX_CELLS
-    trace = go.Heatmap(
+    trace = dict(
+        type="heatmap",
         z=matrix,
         x=x,
         y=y,
@@ -78,10 +103,11 @@ def heatmap(
         ygap=1,
         showscale=show_scale,
     )
-    fig = go.Figure(trace)
-    fig.update_yaxes(autorange="reversed", title=y_title, type="category")
-    fig.update_xaxes(title=x_title, type="category", side="top" if rows > 1 else "bottom")
-    return _layout(fig, title, height or max(220, min(700, 30 * rows + 120)))
+    return go.Figure(data=[trace], layout=_layout(
+        title, height or max(220, min(700, 30 * rows + 120)),
+        yaxis=dict(autorange="reversed", title=_axis_title(y_title), type="category"),
+        xaxis=dict(title=_axis_title(x_title), type="category", side="top" if rows > 1 else "bottom"),
+    ))
 
 
 def bars(
@@ -95,22 +121,18 @@ def bars(
     horizontal: bool = False,
 ) -> go.Figure:
     """Grouped bars, one trace per named series."""
-    fig = go.Figure()
-    for name, values in series.items():
-        if horizontal:
-            fig.add_bar(y=list(labels), x=list(values), name=name, orientation="h",
-                        hovertemplate=f"%{{y}}: %{{x:{value_format}}}<extra>{name}</extra>")
-        else:
-            fig.add_bar(x=list(labels), y=list(values), name=name,
-                        hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra>{name}</extra>")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=1.02, yanchor="bottom"))
     if horizontal:
-        fig.update_yaxes(type="category", autorange="reversed")
-        fig.update_xaxes(title=y_title)
+        traces = [dict(type="bar", y=list(labels), x=list(values), name=name, orientation="h",
+                       hovertemplate=f"%{{y}}: %{{x:{value_format}}}<extra>{name}</extra>")
+                  for name, values in series.items()]
+        axes = dict(yaxis=dict(type="category", autorange="reversed"), xaxis=dict(title=_axis_title(y_title)))
     else:
-        fig.update_xaxes(type="category")
-        fig.update_yaxes(title=y_title)
-    return _layout(fig, title, height)
+        traces = [dict(type="bar", x=list(labels), y=list(values), name=name,
+                       hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra>{name}</extra>")
+                  for name, values in series.items()]
+        axes = dict(xaxis=dict(type="category"), yaxis=dict(title=_axis_title(y_title)))
+    return go.Figure(data=traces, layout=_layout(
+        title, height, barmode="group", legend=dict(orientation="h", y=1.02, yanchor="bottom"), **axes))
 
 
 def lines(
@@ -124,13 +146,12 @@ def lines(
     height: int | None = 340,
 ) -> go.Figure:
     """Line chart, one trace per named series sharing the same x."""
-    fig = go.Figure()
-    for name, values in series.items():
-        fig.add_scatter(x=list(x), y=list(values), mode="lines+markers", name=name)
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom"))
-    return _layout(fig, title, height)
+    traces = [dict(type="scatter", x=list(x), y=list(values), mode="lines+markers", name=name)
+              for name, values in series.items()]
+    return go.Figure(data=traces, layout=_layout(
+        title, height, xaxis=dict(title=_axis_title(x_title)),
+        yaxis=dict(title=_axis_title(y_title), type="log" if log_y else "linear"),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom")))
 
 
 def timeline(years: Sequence[int], labels: Sequence[str], details: Sequence[str], *,
@@ -138,19 +159,17 @@ def timeline(years: Sequence[int], labels: Sequence[str], details: Sequence[str]
     """Milestones evenly spaced (years as tick labels), labels alternating above and below."""
     positions = list(range(len(years)))
     levels = [1 if i % 2 == 0 else -1 for i in positions]
-    fig = go.Figure()
-    fig.add_scatter(x=positions, y=[0] * len(years), mode="lines", line=dict(color="#9aa5b1", width=2),
-                    hoverinfo="skip", showlegend=False)
-    for position, level in zip(positions, levels):
-        fig.add_shape(type="line", x0=position, x1=position, y0=0, y1=0.8 * level,
-                      line=dict(color="#c3cad3", width=1))
-    fig.add_scatter(
-        x=positions, y=[0.85 * level for level in levels], mode="markers+text", text=list(labels),
+    axis_line = dict(type="scatter", x=positions, y=[0] * len(years), mode="lines",
+                     line=dict(color="#9aa5b1", width=2), hoverinfo="skip", showlegend=False)
+    milestones = dict(
+        type="scatter", x=positions, y=[0.85 * level for level in levels], mode="markers+text", text=list(labels),
         textposition=["top center" if level > 0 else "bottom center" for level in levels],
         marker=dict(size=12, color="#3b6fd8"), customdata=[[y, d] for y, d in zip(years, details)],
         hovertemplate="%{customdata[0]}: %{text}<br>%{customdata[1]}<extra></extra>", showlegend=False,
     )
-    fig.update_yaxes(visible=False, range=[-1.9, 1.9])
-    fig.update_xaxes(showgrid=False, zeroline=False, tickvals=positions, ticktext=[str(y) for y in years],
-                     range=[-0.6, len(years) - 0.4])
-    return _layout(fig, None, height)
+    stems = [dict(type="line", x0=position, x1=position, y0=0, y1=0.8 * level, line=dict(color="#c3cad3", width=1))
+             for position, level in zip(positions, levels)]
+    return go.Figure(data=[axis_line, milestones], layout=_layout(
+        None, height, shapes=stems, yaxis=dict(visible=False, range=[-1.9, 1.9]),
+        xaxis=dict(showgrid=False, zeroline=False, tickvals=positions, ticktext=[str(y) for y in years],
+                   range=[-0.6, len(years) - 0.4])))

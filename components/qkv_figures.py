@@ -24,6 +24,36 @@ HIGHLIGHT = "#e8590c"
 SERIES_COLOURS = ("#3b6fd8", "#e8590c", "#2f9e44", "#e03131")
 
 
+def _rounded(values) -> np.ndarray:
+    """Values rounded to 4 decimals and sent as float32: half the bytes of float64, and the
+    hover shows 2 decimals."""
+    return np.round(np.asarray(values, dtype=float), 4).astype(np.float32)
+
+
+def block_mean(matrix: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of every ``factor`` x ``factor`` block of a 2-D matrix (blocks cut by the edge average
+    the cells they hold): a (rows, cols) matrix becomes (ceil(rows / f), ceil(cols / f))."""
+    matrix = np.asarray(matrix, dtype=float)
+    rows, cols = matrix.shape
+    out_rows, out_cols = -(-rows // factor), -(-cols // factor)
+    padded = np.full((out_rows * factor, out_cols * factor), np.nan)
+    padded[:rows, :cols] = matrix
+    return np.nanmean(padded.reshape(out_rows, factor, out_cols, factor), axis=(1, 3))
+
+
+def block_factor(largest_side: int, max_side: int | None) -> int:
+    """The block size ``side_by_side`` averages over: 1 when ``largest_side`` fits in ``max_side``."""
+    return -(-largest_side // max_side) if max_side and largest_side > max_side else 1
+
+
+def block_labels(labels: Sequence[str], factor: int) -> list[str]:
+    """Axis labels for ``block_mean``'s cells: "first–last" of the labels each block covers."""
+    labels = list(labels)
+    if factor == 1:
+        return labels
+    return [f"{labels[i]}–{labels[min(i + factor, len(labels)) - 1]}" for i in range(0, len(labels), factor)]
+
+
 def _limit(values: np.ndarray) -> float:
     peak = float(np.nanmax(np.abs(values))) if values.size else 0.0
     return peak if peak > 0 else 1.0
@@ -70,7 +100,7 @@ def signed_matrix(values, x_labels: Sequence[str], y_labels: Sequence[str], *, t
                   group_width: int | None = None, x_title: str | None = None, y_title: str | None = None,
                   height: int | None = None) -> go.Figure:
     """A matrix of signed numbers; thick lines every ``group_width`` columns mark the heads."""
-    matrix = np.round(np.asarray(values, dtype=float), 4)
+    matrix = _rounded(values)
     limit = _limit(matrix)
     columns = matrix.shape[1]
     lines = []
@@ -86,7 +116,7 @@ def weight_matrix(weights, x_labels: Sequence[str], y_labels: Sequence[str], *, 
                   x_title: str, y_title: str, highlight_row: int | None = None, height: int | None = None,
                   annotate: bool | None = None) -> go.Figure:
     """Attention weights (queries down, keys across), 0..1; one query row outlined."""
-    matrix = np.round(np.asarray(weights, dtype=float), 4)
+    matrix = _rounded(weights)
     shapes = []
     if highlight_row is not None:
         shapes.append(dict(type="rect", xref="x", yref="y", x0=-0.5, x1=matrix.shape[1] - 0.5,
@@ -139,7 +169,7 @@ def score_and_weight_bars(keys: Sequence[str], scores: Sequence[float], weights:
 def head_grid(weights, labels: Sequence[str], head_titles: Sequence[str], *, hover_name: str,
               columns: int = 4, annotate: bool = False) -> go.Figure:
     """Every head's weight matrix as small multiples on one 0..1 scale."""
-    weights = np.round(np.asarray(weights, dtype=float), 4)
+    weights = _rounded(weights)
     n_heads = weights.shape[0]
     columns = min(columns, n_heads)
     rows = -(-n_heads // columns)
@@ -208,7 +238,8 @@ def delta_bars(positions: Sequence[str], series: dict[str, Sequence[float]], *, 
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labels: Sequence[str], *,
                  hover_name: str, group_widths: Sequence[int | None] | None = None, x_title: str | None = None,
-                 y_title: str | None = None, height: int | None = None) -> go.Figure:
+                 y_title: str | None = None, height: int | None = None, max_side: int | None = None,
+                 block_hover: str | None = None) -> go.Figure:
     """Several signed matrices with the same rows, side by side: red positive, blue negative.
 
     ``panels`` holds (title, matrix, column labels). Each panel gets its own colour range
@@ -217,8 +248,22 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
     is as wide as its number of columns, but never narrower than a sixth of the total, so a
     matrix with fewer K/V heads looks narrower yet keeps a readable title.
     ``group_widths`` draws a thick line between heads in each panel.
+
+    ``max_side``: when a panel has more rows or columns than this, every panel shows the means
+    of f x f blocks instead (f the smallest factor that brings the largest side within it), the
+    axes name the rows and columns each block covers, and the hover says ``block_hover``
+    (e.g. "block average (2 × 2)") instead of ``hover_name``. A 256 x 256 weight matrix sent
+    cell by cell is about 0.7 MB; its 2 x 2 block means a quarter of that.
     """
-    matrices = [np.round(np.asarray(matrix, dtype=float), 4) for _, matrix, _ in panels]
+    widths = [np.shape(matrix)[1] for _, matrix, _ in panels]  # columns before any block means
+    largest = max(max(np.shape(matrix)) for _, matrix, _ in panels)
+    factor = block_factor(largest, max_side)
+    if factor > 1:
+        panels = [(title, block_mean(matrix, factor), block_labels(columns, factor))
+                  for title, matrix, columns in panels]
+        y_labels = block_labels(y_labels, factor)
+        hover_name = block_hover or hover_name
+    matrices = [_rounded(matrix) for _, matrix, _ in panels]
     rows = matrices[0].shape[0]
     total_columns = sum(matrix.shape[1] for matrix in matrices)
     annotate = rows * total_columns <= ANNOTATE_MAX_CELLS
@@ -236,13 +281,15 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
                                      value_format=".2f", hover_name=hover_name, annotate=annotate,
                                      show_scale=len(panels) == 1, axes=(f"x{suffix}", "y")))
         layout[f"xaxis{suffix}"] = dict(domain=[left, right], anchor="y", type="category",
-                                        title=dict(text=x_title), showticklabels=matrix.shape[1] <= 32)
+                                        title=dict(text=x_title),
+                                        showticklabels=matrix.shape[1] <= 32 and factor == 1)
         titles.append(dict(text=title, x=(left + right) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                            yanchor="bottom", showarrow=False, font=dict(size=14)))
         width = (group_widths or [None] * len(panels))[index]
-        if width and width < matrix.shape[1]:
-            shapes += [dict(type="line", xref=f"x{suffix}", yref="paper", x0=b - 0.5, x1=b - 0.5, y0=0, y1=1,
-                            line=dict(color="#222", width=2)) for b in range(width, matrix.shape[1], width)]
+        if width and width < widths[index]:  # head boundaries, placed in this panel's (block) cells
+            shapes += [dict(type="line", xref=f"x{suffix}", yref="paper", x0=b / factor - 0.5, x1=b / factor - 0.5,
+                            y0=0, y1=1, line=dict(color="#222", width=2))
+                       for b in range(width, widths[index], width)]
         left = right + gap
     title_lines = max(title.count("<br>") for title, _, _ in panels) + 1
     return go.Figure(data=traces, layout=dict(

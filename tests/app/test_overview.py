@@ -62,3 +62,30 @@ def test_odd_prompts(text):
     at = open_page(PAGE)
     at.text_input(key="overview_prompt").input(text).run()
     assert_clean(at)
+
+
+def test_cached_chart_dicts_send_what_a_fresh_figure_sends():
+    """The pages keep charts as validated dicts (figure_spec) and rebuild them without validating
+    (figure_from_spec): what reaches the browser must be the same JSON as the figure built fresh,
+    the default template included."""
+    import json
+    import pickle
+
+    import numpy as np
+    import plotly.io as pio
+    import plotly.tools
+
+    from components.figures import bars, figure_from_spec, figure_spec, heatmap, timeline
+
+    def sent(figure):  # what st.plotly_chart serialises
+        return json.loads(pio.to_json(plotly.tools.return_figure_from_figure_or_data(figure, True), validate=False))
+
+    figures = [heatmap(np.arange(12.0).reshape(3, 4), title="t", colorscale="RdBu", zmid=0.0),
+               bars(["a", "b"], {"p": [0.25, 0.75]}, horizontal=True, y_title="p"),
+               timeline([1954, 2017], ["bag of words", "Transformer"], ["counts", "attention"])]
+    for figure in figures:
+        spec = pickle.loads(pickle.dumps(figure_spec(figure)))  # as st.cache_data stores and returns it
+        assert "template" not in spec["layout"]
+        rebuilt = figure_from_spec(spec)
+        assert sent(rebuilt) == sent(figure)
+        assert sent(rebuilt)["layout"]["template"] == sent(figure)["layout"]["template"]

@@ -153,3 +153,39 @@ def test_tiny_gpt_first_layer_is_the_models_own(style, lang):
     assert_clean(at)
     at.selectbox(key="qkv_token").set_value(0).run()
     assert_clean(at)
+
+
+@pytest.mark.parametrize("source", ["random", "2017", "2024"])
+def test_charts_stay_under_1mb_and_large_weights_are_block_means(source):
+    """No chart sends more than 1 MB; a weight matrix wider than 128 is drawn as its 2 x 2 block
+    means (of the core's own matrices), a smaller one cell by cell."""
+    from components.loaders import load_tiny_gpt
+    from models.qkv_lab import tiny_gpt_labs, tiny_gpt_tokens
+
+    at = open_page(PAGE)
+    at.radio(key="qkv_source").set_value(source)
+    if source == "random":
+        at.select_slider(key="qkv_width").set_value(64)
+    at.run()
+    assert_clean(at)
+    sizes = {element.proto.id: len(element.proto.spec.encode("utf-8")) for element in at.get("plotly_chart")}
+    assert len(sizes) >= 8 and max(sizes.values()) < 1_000_000, sizes
+    if source == "random":
+        layer = random_attention(64, 2, 0)
+        matrices = [linear.weight.detach().numpy().T for linear in (layer.w_q, layer.w_k, layer.w_v, layer.w_o)]
+        expected = matrices
+    else:
+        bundle = load_tiny_gpt(source)
+        ids, tokens, _ = tiny_gpt_tokens(bundle.tokenizer, SENTENCE)
+        lab, _ = tiny_gpt_labs(bundle.model, ids, tokens)
+        matrices = [lab.w_q, lab.w_k, lab.w_v, lab.w_o]
+        assert max(lab.w_q.shape) == 256
+        expected = [m.reshape(m.shape[0] // 2, 2, m.shape[1] // 2, 2).mean(axis=(1, 3)) for m in matrices]
+        assert any("2 × 2" in caption.value for caption in at.caption)
+    drawn = chart(at, "qkv_weights_chart")["data"] + chart(at, "qkv_wo_chart")["data"]
+    for trace, matrix, values in zip(drawn, matrices, expected):
+        assert np.shape(trace["z"]) == values.shape
+        np.testing.assert_allclose(trace["z"], values, atol=1e-4)
+        assert len(trace["y"]) == values.shape[0] and len(trace["x"]) == values.shape[1]
+        if values.shape != matrix.shape:
+            assert trace["y"][:2] == ["0–1", "2–3"] and "(2 × 2)" in trace["hovertemplate"]

@@ -84,3 +84,43 @@ def test_pattern_on_the_tiny_gpt():
     at.button(key="sparse_gpt_button").click().run()
     assert_clean(at)
     assert float(metric(at, 6)) > float(metric(at, 5)), "seeing only itself, the model loses its context"
+
+
+def _drawn_mask(at, key):
+    """The (T, T) bool mask a chart draws: its first trace holds the kept cells, the second the others."""
+    import base64
+    import json
+
+    import numpy as np
+
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-{key}"):
+            layers = []
+            for trace in json.loads(element.proto.spec)["data"]:
+                z = trace["z"]
+                shape = [int(n) for n in str(z["shape"]).split(",")]
+                layers.append(np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape))
+            kept, hidden = layers
+            assert not np.any(np.isnan(kept) == np.isnan(hidden)), "every cell is drawn by exactly one trace"
+            return ~np.isnan(kept), len(element.proto.spec.encode("utf-8"))
+    raise AssertionError(f"no chart {key}")
+
+
+def test_masks_drawn_are_the_cores_and_stay_under_1mb(lang):
+    """At the longest length, in both languages, the mask charts are the core's masks cell for cell,
+    and no chart on the page sends more than 1 MB."""
+    import numpy as np
+
+    from models.masks import receptive_field
+
+    at = open_page(PAGE, lang)
+    at.slider(key="sparse_length").set_value(256).run()
+    at.slider(key="sparse_layers").set_value(3).run()
+    assert_clean(at)
+    mask = build_pattern(PatternSettings("bigbird", 256))
+    drawn, _ = _drawn_mask(at, "sparse_mask_chart")
+    np.testing.assert_array_equal(drawn, mask.numpy())
+    reach, _ = _drawn_mask(at, "sparse_reach_mask_chart")
+    np.testing.assert_array_equal(reach, receptive_field(mask, 3).numpy())
+    sizes = [len(element.proto.spec.encode("utf-8")) for element in at.get("plotly_chart")]
+    assert max(sizes) < 1_000_000, sizes

@@ -35,3 +35,22 @@ def test_html_in_the_sentence_is_shown_as_text(page, app_url):
     assert_no_exception(page)
     assert_injection_inert(page)
     screenshot(page, "qkv-injection-zh")
+
+
+def test_tiny_gpt_weights_are_drawn_as_block_averages(page, app_url):
+    """With the tiny GPT's 256-wide weights the W_Q / W_K / W_V chart draws 2 x 2 block means:
+    128 rows in the browser, and the hover says it is a block average."""
+    open_page(page, app_url, "qkv")
+    page.get_by_text("Tiny GPT 2024 (trained, GQA)").click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    keyed_signature(page, "qkv_weights_chart")  # scrolled into view and drawn
+    plot = page.locator(".st-key-qkv_weights_chart .js-plotly-plot")
+    assert plot.evaluate("(element) => element._fullData.map(trace => trace.z.length)") == [128, 128, 128]
+    plot.evaluate("(element) => Plotly.Fx.hover(element, {xval: 3, yval: 5}, 'xy')")
+    hover = page.locator(".st-key-qkv_weights_chart .hovertext")
+    hover.wait_for()
+    assert "block average (2 × 2)" in hover.text_content()
+    assert "10–11" in hover.text_content() and "6–7" in hover.text_content()
+    assert page.get_by_text("average of a 2 × 2 block of weights").count() == 1
+    screenshot(page, "qkv-tiny-gpt-weights")
