@@ -31,6 +31,19 @@ STYLE_COLOURS = ("#e8590c", "#e8590c", "#3b6fd8", "#3b6fd8")  # 2017 train, held
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
+FIGURES = {"block_diagrams": block_diagrams, "parameter_breakdown": parameter_breakdown, "line_figure": line_figure,
+           "rope_rotation_figure": rope_rotation_figure, "heatmap": heatmap, "bars": bars}
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def chart(kind: str, *args, **kwargs):
+    """FIGURES[kind](*args, **kwargs), built once per distinct input and reused on every rerun
+    (a moved control changes one or two of the page's eleven charts). Kept as a resource: the
+    figure is only read (st.plotly_chart sends a copy), whereas cache_data would unpickle it
+    through plotly's validation, as slow as building it again."""
+    return FIGURES[kind](*args, **kwargs)
+
+
 def format_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
@@ -118,7 +131,7 @@ def two_blocks() -> None:
     original = lab.BlockChoices.style_2017()
     before, after = lab.block_stats(size, original), lab.block_stats(size, choices)
     with diagram_column:
-        st.plotly_chart(block_diagrams(
+        st.plotly_chart(chart("block_diagrams", 
             BlockDrawing(t(f"{KEY}.title_2017"), "post", drawing_labels(before, original)),
             BlockDrawing(right_title(choices), choices.norm_placement, drawing_labels(after, choices),
                          changed_parts(choices.changed_from(original))),
@@ -134,7 +147,7 @@ def two_blocks() -> None:
                       delta=f"{(after.kv_bytes_per_token - before.kv_bytes_per_token) / before.kv_bytes_per_token:+.0%}",
                       delta_color="off", help=t(f"{KEY}.metric_kv_token_help"))
     columns[3].metric(t(f"{KEY}.metric_kv_context", n=f"{context:,}"), format_bytes(after.kv_bytes_per_token * context))
-    st.plotly_chart(parameter_breakdown(
+    st.plotly_chart(chart("parameter_breakdown", 
         [t(f"{KEY}.part_name_{part}") for part in PARTS],
         {t(f"{KEY}.bar_2017"): [getattr(before, part) for part in PARTS],
          t(f"{KEY}.bar_yours"): [getattr(after, part) for part in PARTS]},
@@ -166,10 +179,10 @@ def deep_stack() -> None:
     layers = list(range(1, n_layer + 1))
     names = {placement: t(f"{KEY}.norm_placement_{placement}") for placement in ("post", "pre")}
     left, right = st.columns(2)
-    left.plotly_chart(line_figure(layers, {names[p]: norms[p].activation_rms for p in names},
+    left.plotly_chart(chart("line_figure", layers, {names[p]: norms[p].activation_rms for p in names},
                                   title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
                                   y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
-    right.plotly_chart(line_figure(layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
+    right.plotly_chart(chart("line_figure", layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
                                    title=t(f"{KEY}.depth_gradient_title"), x_title=t(f"{KEY}.layer_axis"),
                                    y_title=t(f"{KEY}.gradient_axis")), key=f"{KEY}_gradient_chart")
     ratio_column, sqrt_column, post_column, pre_column = st.columns(4)
@@ -210,20 +223,20 @@ def positions() -> None:
         st.markdown(t(f"{KEY}.rope_rotation_text"))
         pair_names = [t(f"{KEY}.rope_pair_name", i=p, degrees=f"{d:.1f}")
                       for p, d in zip(rotation.pairs, rotation.degrees_per_position)]
-        st.plotly_chart(rope_rotation_figure(rotation.points, pair_names, position_label=t(f"{KEY}.position"),
+        st.plotly_chart(chart("rope_rotation_figure", rotation.points, pair_names, position_label=t(f"{KEY}.position"),
                                              x_title=t(f"{KEY}.rope_first"), y_title=t(f"{KEY}.rope_second")),
                         key=f"{KEY}_rotation_chart")
     with scores_column:
         method = st.radio(t(f"{KEY}.scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method",
                           horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
         scores = rope_scores if method == "rope" else added_scores
-        st.plotly_chart(heatmap(scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",
+        st.plotly_chart(chart("heatmap", scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",
                                 zmin=-scores.limit, zmax=scores.limit,
                                 hover_name=t(f"{KEY}.score"), x_title=t(f"{KEY}.key_position"),
                                 y_title=t(f"{KEY}.query_position")), key=f"{KEY}_scores_chart")
         st.metric(t(f"{KEY}.metric_diagonal"), f"{scores.diagonal_spread:.2g}", help=t(f"{KEY}.metric_diagonal_help"))
     st.markdown(t(f"{KEY}.sinusoidal_text"))
-    st.plotly_chart(heatmap(table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
+    st.plotly_chart(chart("heatmap", table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
                             hover_name=t(f"{KEY}.value"), x_title=t(f"{KEY}.dimension"),
                             y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
 
@@ -232,9 +245,10 @@ def positions() -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def continuations(prompt: str, max_new_tokens: int, sampled: bool, seed: int) -> dict:
-    return {style: lab.continuation(load_tiny_gpt(style), prompt, max_new_tokens, sampled=sampled, seed=seed)
-            for style in lab.STYLES}
+def written(prompt: str, length: int, seed: int) -> dict:
+    """Both models, greedy and sampled, ``length`` tokens (lab.written_length): switching the
+    decoding or moving the length nearby reuses this run instead of writing again."""
+    return {style: lab.write_both(load_tiny_gpt(style), prompt, length, seed=seed) for style in lab.STYLES}
 
 
 @st.fragment
@@ -250,14 +264,14 @@ def tiny_models() -> None:
         series[t(f"{KEY}.curve_train", style=style)] = curves[style].train_loss
         series[t(f"{KEY}.curve_heldout", style=style)] = curves[style].heldout_loss
     loss_column, perplexity_column = st.columns([3, 2])
-    loss_column.plotly_chart(line_figure(curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
+    loss_column.plotly_chart(chart("line_figure", curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
                                          x_title=t(f"{KEY}.step_axis"), y_title=t(f"{KEY}.loss_axis"),
                                          dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES],
                                          colours=STYLE_COLOURS),
                              key=f"{KEY}_loss_chart")
     labels = [t(f"{KEY}.model_name", style=style) for style in lab.STYLES] + [t(f"{KEY}.unigram")]
     values = [report.perplexity[style] for style in lab.STYLES] + [report.unigram_perplexity]
-    perplexity_column.plotly_chart(bars(labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
+    perplexity_column.plotly_chart(chart("bars", labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
                                         title=t(f"{KEY}.perplexity_title"), y_title=t(f"{KEY}.perplexity_axis"),
                                         height=340), key=f"{KEY}_perplexity_chart")
     columns = st.columns(2)
@@ -273,14 +287,15 @@ def tiny_models() -> None:
     sampled = mode_column.radio(t(f"{KEY}.decoding"), (False, True), index=1, key=f"{KEY}_decoding",
                                 format_func=option_labels(f"{KEY}.decoding_"))
     with st.spinner(t(f"{KEY}.writing")):
-        texts = continuations(prompt, max_new_tokens, sampled, current_seed())
-    if texts["2017"] is None:
+        runs = written(prompt, lab.written_length(max_new_tokens), current_seed())
+    if runs["2017"] is None:
         st.info(t("common.empty_text"))
         return
     for column, style in zip(st.columns(2), lab.STYLES):
+        text = runs[style].text(load_tiny_gpt(style), max_new_tokens, sampled=sampled)
         with column, st.container(border=True):
             st.markdown(f"**{t(f'{KEY}.model_name', style=style)}**")
-            st.markdown(f"**{escape_markdown(prompt)}**{escape_markdown(texts[style])}")
+            st.markdown(f"**{escape_markdown(prompt)}**{escape_markdown(text)}")
 
 
 # -- 5. calculator -------------------------------------------------------------------------------
@@ -309,10 +324,10 @@ def calculator() -> None:
                       format_count(costs.flops_fixed[at_context] + costs.flops_attention[at_context]),
                       help=t(f"{KEY}.calc_flops_help"))
     left, right = st.columns(2)
-    left.plotly_chart(line_figure(CONTEXTS, {preset: lab.preset_context_growth(preset, list(CONTEXTS)) for preset in names},
+    left.plotly_chart(chart("line_figure", CONTEXTS, {preset: lab.preset_context_growth(preset, list(CONTEXTS)) for preset in names},
                                   title=t(f"{KEY}.calc_params_chart"), x_title=t(f"{KEY}.calc_context_axis"),
                                   y_title=t(f"{KEY}.calc_growth_axis"), log_x=True), key=f"{KEY}_calc_params_chart")
-    right.plotly_chart(line_figure(CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
+    right.plotly_chart(chart("line_figure", CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
                                               t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
                                    title=t(f"{KEY}.calc_flops_chart", name=name), x_title=t(f"{KEY}.calc_context_axis"),
                                    y_title=t(f"{KEY}.calc_flops_axis"), log_x=True, log_y=True),

@@ -16,9 +16,11 @@ from models.sampling_lab import (
     continuations,
     cumulative_mass,
     draw_samples,
+    first_tokens,
     prompt_logits,
     sampling_view,
     top_tokens,
+    written_length,
 )
 
 KEY = "sampling"
@@ -62,9 +64,10 @@ def cached_logits(model_name: str, text: str, _model):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_continuations(model_name: str, ids: tuple[int, ...], temperatures: tuple[float, ...], new_tokens: int,
-                         top_k, top_p, seed: int, _model):
-    return continuations(_model, list(ids), list(temperatures), new_tokens, top_k, top_p, seed)
+def cached_continuations(model_name: str, ids: tuple[int, ...], length: int, top_k, top_p, seed: int, _model):
+    """Every offered temperature at once, ``length`` tokens (see written_length): picking other
+    temperatures or a nearby length reuses this run instead of writing again."""
+    return continuations(_model, list(ids), list(TEMPERATURES), length, top_k, top_p, seed)
 
 
 def token_labels(model, ids):
@@ -156,8 +159,9 @@ def continuations_section(model, prompt, settings):
     top_k = settings.top_k if use_filters and settings else None
     top_p = settings.top_p if use_filters and settings else None
     seed = int(st.session_state[f"{KEY}_seed"])
-    request = (tuple(prompt.ids), tuple(sorted(temperatures)), new_tokens, top_k, top_p, seed)
-    written = cached_continuations(model.name, *request, _model=model)
+    request = (tuple(prompt.ids), written_length(new_tokens), top_k, top_p, seed)
+    written = first_tokens(model, cached_continuations(model.name, *request, _model=model), sorted(temperatures),
+                           new_tokens)
     st.caption(t(f"{KEY}.continuation_settings", seed=seed, top_k=top_k or t(f"{KEY}.off"),
                  top_p=top_p or t(f"{KEY}.off")))
     prompt_text = escape_markdown(model.decode(prompt.ids))
@@ -169,7 +173,8 @@ def continuations_section(model, prompt, settings):
             shown = escape_markdown(" ".join(result.text.split()))
             st.markdown(f"{prompt_text} **{shown}**" if shown else t(f"{KEY}.empty_continuation"))
     if st.button(t(f"{KEY}.regenerate"), key=f"{KEY}_regenerate", icon=":material/replay:"):
-        again = continuations(model, *request[:1], list(request[1]), *request[2:])
+        again = first_tokens(model, continuations(model, list(prompt.ids), list(TEMPERATURES), *request[1:]),
+                             sorted(temperatures), new_tokens)
         same = [a.ids for a in again] == [w.ids for w in written]
         (st.success if same else st.error)(t(f"{KEY}.regenerate_{'same' if same else 'different'}", seed=seed))
 
