@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.chips import token_chips
+from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.sampling_figures import cumulative_curve, distribution_bars, sample_histogram
@@ -108,8 +109,8 @@ def show_distribution(model, view):
     st.markdown(t(f"{KEY}.bars_explain"))
     bars_column, curve_column = st.columns([3, 2])
     with bars_column:
-        st.plotly_chart(distribution_bars(
-            token_labels(model, top.ids), top.raw, top.adjusted, top.kept, title=t(f"{KEY}.bars_title"),
+        st.plotly_chart(cached_figure(
+            distribution_bars, token_labels(model, top.ids), top.raw, top.adjusted, top.kept, title=t(f"{KEY}.bars_title"),
             raw_name=t(f"{KEY}.raw_name"), adjusted_name=t(f"{KEY}.adjusted_name"),
             y_title=t(f"{KEY}.probability_axis"), cut_after=top.nucleus_cut, cut_label=t(f"{KEY}.cut_label"),
         ), key=f"{KEY}_bars_chart")
@@ -117,8 +118,8 @@ def show_distribution(model, view):
             st.caption(t(f"{KEY}.cut_beyond", n=top.nucleus_cut, shown=SHOWN_TOKENS))
     with curve_column:
         p = st.session_state[f"{KEY}_top_p"]
-        st.plotly_chart(cumulative_curve(
-            cumulative_mass(view, CUMULATIVE_RANKS), title=t(f"{KEY}.cumulative_title"),
+        st.plotly_chart(cached_figure(
+            cumulative_curve, cumulative_mass(view, CUMULATIVE_RANKS), title=t(f"{KEY}.cumulative_title"),
             x_title=t(f"{KEY}.rank_axis"), y_title=t(f"{KEY}.cumulative_axis"),
             top_p=p if top.nucleus_cut is not None else None, top_p_label=t(f"{KEY}.top_p_line", p=p),
             cut=top.nucleus_cut, cut_label=t(f"{KEY}.nucleus_size", n=top.nucleus_cut), height=400,
@@ -133,8 +134,8 @@ def draws_section(model, view, greedy):
     n = st.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws")
     result = draw_samples(view, n, int(st.session_state[f"{KEY}_seed"]), SHOWN_TOKENS)
     chart_column, metric_column = st.columns([4, 1])
-    chart_column.plotly_chart(sample_histogram(
-        token_labels(model, result.ids), result.frequency, result.exact, title=t(f"{KEY}.histogram_title", n=n),
+    chart_column.plotly_chart(cached_figure(
+        sample_histogram, token_labels(model, result.ids), result.frequency, result.exact, title=t(f"{KEY}.histogram_title", n=n),
         sampled_name=t(f"{KEY}.sampled_name"), exact_name=t(f"{KEY}.exact_name"), y_title=t(f"{KEY}.share_axis"),
     ), key=f"{KEY}_histogram_chart")
     metric_column.metric(t(f"{KEY}.metric_distinct"), f"{result.distinct:,}")
