@@ -20,6 +20,6 @@ def cached_figure(build: Callable[..., go.Figure], *args, **kwargs) -> go.Figure
     return _built(f"{build.__module__}.{build.__qualname__}", build, *args, **kwargs)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False)
 def _built(name: str, _build: Callable[..., go.Figure], *args, **kwargs) -> go.Figure:
     return _build(*args, **kwargs)
