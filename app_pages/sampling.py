@@ -110,7 +110,8 @@ def show_distribution(model, view):
     bars_column, curve_column = st.columns([3, 2])
     with bars_column:
         st.plotly_chart(cached_figure(
-            distribution_bars, token_labels(model, top.ids), top.raw, top.adjusted, top.kept, title=t(f"{KEY}.bars_title"),
+            distribution_bars, token_labels(model, top.ids), top.raw, top.adjusted, top.kept,
+            title=t(f"{KEY}.bars_title"),
             raw_name=t(f"{KEY}.raw_name"), adjusted_name=t(f"{KEY}.adjusted_name"),
             y_title=t(f"{KEY}.probability_axis"), cut_after=top.nucleus_cut, cut_label=t(f"{KEY}.cut_label"),
         ), key=f"{KEY}_bars_chart")
@@ -135,7 +136,8 @@ def draws_section(model, view, greedy):
     result = draw_samples(view, n, int(st.session_state[f"{KEY}_seed"]), SHOWN_TOKENS)
     chart_column, metric_column = st.columns([4, 1])
     chart_column.plotly_chart(cached_figure(
-        sample_histogram, token_labels(model, result.ids), result.frequency, result.exact, title=t(f"{KEY}.histogram_title", n=n),
+        sample_histogram, token_labels(model, result.ids), result.frequency, result.exact,
+        title=t(f"{KEY}.histogram_title", n=n),
         sampled_name=t(f"{KEY}.sampled_name"), exact_name=t(f"{KEY}.exact_name"), y_title=t(f"{KEY}.share_axis"),
     ), key=f"{KEY}_histogram_chart")
     metric_column.metric(t(f"{KEY}.metric_distinct"), f"{result.distinct:,}")
