@@ -176,8 +176,9 @@ def continuations_section(model, prompt, settings):
             shown = escape_markdown(" ".join(result.text.split()))
             st.markdown(f"{prompt_text} **{shown}**" if shown else t(f"{KEY}.empty_continuation"))
     if st.button(t(f"{KEY}.regenerate"), key=f"{KEY}_regenerate", icon=":material/replay:"):
-        again = first_tokens(model, continuations(model, list(prompt.ids), list(TEMPERATURES), *request[1:]),
-                             sorted(temperatures), new_tokens)
+        # written again from scratch, exactly new_tokens long: the same text as the first n of the cached run
+        again = first_tokens(model, continuations(model, list(prompt.ids), list(TEMPERATURES), new_tokens, top_k,
+                                                  top_p, seed), sorted(temperatures), new_tokens)
         same = [a.ids for a in again] == [w.ids for w in written]
         (st.success if same else st.error)(t(f"{KEY}.regenerate_{'same' if same else 'different'}", seed=seed))
 
