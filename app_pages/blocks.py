@@ -10,6 +10,7 @@ from components.blocks_figures import (
     parameter_breakdown,
     rope_rotation_figure,
 )
+from components.figure_cache import cached_figure
 from components.figures import bars, heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
@@ -118,8 +119,8 @@ def two_blocks() -> None:
     original = lab.BlockChoices.style_2017()
     before, after = lab.block_stats(size, original), lab.block_stats(size, choices)
     with diagram_column:
-        st.plotly_chart(block_diagrams(
-            BlockDrawing(t(f"{KEY}.title_2017"), "post", drawing_labels(before, original)),
+        st.plotly_chart(cached_figure(
+            block_diagrams, BlockDrawing(t(f"{KEY}.title_2017"), "post", drawing_labels(before, original)),
             BlockDrawing(right_title(choices), choices.norm_placement, drawing_labels(after, choices),
                          changed_parts(choices.changed_from(original))),
             legend=t(f"{KEY}.diagram_legend")), key=f"{KEY}_diagram_chart", config={"displayModeBar": False})
@@ -134,8 +135,8 @@ def two_blocks() -> None:
                       delta=f"{(after.kv_bytes_per_token - before.kv_bytes_per_token) / before.kv_bytes_per_token:+.0%}",
                       delta_color="off", help=t(f"{KEY}.metric_kv_token_help"))
     columns[3].metric(t(f"{KEY}.metric_kv_context", n=f"{context:,}"), format_bytes(after.kv_bytes_per_token * context))
-    st.plotly_chart(parameter_breakdown(
-        [t(f"{KEY}.part_name_{part}") for part in PARTS],
+    st.plotly_chart(cached_figure(
+        parameter_breakdown, [t(f"{KEY}.part_name_{part}") for part in PARTS],
         {t(f"{KEY}.bar_2017"): [getattr(before, part) for part in PARTS],
          t(f"{KEY}.bar_yours"): [getattr(after, part) for part in PARTS]},
         x_title=t(f"{KEY}.parameters_axis")), key=f"{KEY}_breakdown_chart")
@@ -166,12 +167,13 @@ def deep_stack() -> None:
     layers = list(range(1, n_layer + 1))
     names = {placement: t(f"{KEY}.norm_placement_{placement}") for placement in ("post", "pre")}
     left, right = st.columns(2)
-    left.plotly_chart(line_figure(layers, {names[p]: norms[p].activation_rms for p in names},
-                                  title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
-                                  y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
-    right.plotly_chart(line_figure(layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
-                                   title=t(f"{KEY}.depth_gradient_title"), x_title=t(f"{KEY}.layer_axis"),
-                                   y_title=t(f"{KEY}.gradient_axis")), key=f"{KEY}_gradient_chart")
+    left.plotly_chart(cached_figure(line_figure, layers, {names[p]: norms[p].activation_rms for p in names},
+                                    title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
+                                    y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
+    right.plotly_chart(cached_figure(line_figure, layers, {names[p]: norms[p].gradient_norm for p in names},
+                                     log_y=True, title=t(f"{KEY}.depth_gradient_title"),
+                                     x_title=t(f"{KEY}.layer_axis"), y_title=t(f"{KEY}.gradient_axis")),
+                       key=f"{KEY}_gradient_chart")
     ratio_column, sqrt_column, post_column, pre_column = st.columns(4)
     ratio_column.metric(t(f"{KEY}.metric_ratio"), f"{lab.last_layer_gradient_ratio(post, pre):.2f}×",
                         help=t(f"{KEY}.metric_ratio_help"))
@@ -210,31 +212,32 @@ def positions() -> None:
         st.markdown(t(f"{KEY}.rope_rotation_text"))
         pair_names = [t(f"{KEY}.rope_pair_name", i=p, degrees=f"{d:.1f}")
                       for p, d in zip(rotation.pairs, rotation.degrees_per_position)]
-        st.plotly_chart(rope_rotation_figure(rotation.points, pair_names, position_label=t(f"{KEY}.position"),
-                                             x_title=t(f"{KEY}.rope_first"), y_title=t(f"{KEY}.rope_second")),
-                        key=f"{KEY}_rotation_chart")
+        st.plotly_chart(cached_figure(rope_rotation_figure, rotation.points, pair_names,
+                                      position_label=t(f"{KEY}.position"), x_title=t(f"{KEY}.rope_first"),
+                                      y_title=t(f"{KEY}.rope_second")), key=f"{KEY}_rotation_chart")
     with scores_column:
         method = st.radio(t(f"{KEY}.scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method",
                           horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
         scores = rope_scores if method == "rope" else added_scores
-        st.plotly_chart(heatmap(scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",
-                                zmin=-scores.limit, zmax=scores.limit,
-                                hover_name=t(f"{KEY}.score"), x_title=t(f"{KEY}.key_position"),
-                                y_title=t(f"{KEY}.query_position")), key=f"{KEY}_scores_chart")
+        st.plotly_chart(cached_figure(heatmap, scores.scores, colorscale="RdBu", annotate=False, height=380,
+                                      value_format=".3f", zmin=-scores.limit, zmax=scores.limit,
+                                      hover_name=t(f"{KEY}.score"), x_title=t(f"{KEY}.key_position"),
+                                      y_title=t(f"{KEY}.query_position")), key=f"{KEY}_scores_chart")
         st.metric(t(f"{KEY}.metric_diagonal"), f"{scores.diagonal_spread:.2g}", help=t(f"{KEY}.metric_diagonal_help"))
     st.markdown(t(f"{KEY}.sinusoidal_text"))
-    st.plotly_chart(heatmap(table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
-                            hover_name=t(f"{KEY}.value"), x_title=t(f"{KEY}.dimension"),
-                            y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
+    st.plotly_chart(cached_figure(heatmap, table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
+                                  hover_name=t(f"{KEY}.value"), x_title=t(f"{KEY}.dimension"),
+                                  y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
 
 
 # -- 4. the two bundled models -------------------------------------------------------------------
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def continuations(prompt: str, max_new_tokens: int, sampled: bool, seed: int) -> dict:
-    return {style: lab.continuation(load_tiny_gpt(style), prompt, max_new_tokens, sampled=sampled, seed=seed)
-            for style in lab.STYLES}
+def written(prompt: str, length: int, seed: int) -> dict:
+    """Both models, greedy and sampled, ``length`` tokens (lab.written_length): switching the
+    decoding or moving the length nearby reuses this run instead of writing again."""
+    return {style: lab.write_both(load_tiny_gpt(style), prompt, length, seed=seed) for style in lab.STYLES}
 
 
 @st.fragment
@@ -250,16 +253,17 @@ def tiny_models() -> None:
         series[t(f"{KEY}.curve_train", style=style)] = curves[style].train_loss
         series[t(f"{KEY}.curve_heldout", style=style)] = curves[style].heldout_loss
     loss_column, perplexity_column = st.columns([3, 2])
-    loss_column.plotly_chart(line_figure(curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
-                                         x_title=t(f"{KEY}.step_axis"), y_title=t(f"{KEY}.loss_axis"),
-                                         dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES],
-                                         colours=STYLE_COLOURS),
+    loss_column.plotly_chart(cached_figure(line_figure, curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
+                                           x_title=t(f"{KEY}.step_axis"), y_title=t(f"{KEY}.loss_axis"),
+                                           dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES],
+                                           colours=STYLE_COLOURS),
                              key=f"{KEY}_loss_chart")
     labels = [t(f"{KEY}.model_name", style=style) for style in lab.STYLES] + [t(f"{KEY}.unigram")]
     values = [report.perplexity[style] for style in lab.STYLES] + [report.unigram_perplexity]
-    perplexity_column.plotly_chart(bars(labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
-                                        title=t(f"{KEY}.perplexity_title"), y_title=t(f"{KEY}.perplexity_axis"),
-                                        height=340), key=f"{KEY}_perplexity_chart")
+    perplexity_column.plotly_chart(cached_figure(bars, labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
+                                                 title=t(f"{KEY}.perplexity_title"),
+                                                 y_title=t(f"{KEY}.perplexity_axis"), height=340),
+                                   key=f"{KEY}_perplexity_chart")
     columns = st.columns(2)
     for column, style in zip(columns, lab.STYLES):
         column.metric(t(f"{KEY}.model_name", style=style), f"{report.perplexity[style]:.1f}",
@@ -273,14 +277,15 @@ def tiny_models() -> None:
     sampled = mode_column.radio(t(f"{KEY}.decoding"), (False, True), index=1, key=f"{KEY}_decoding",
                                 format_func=option_labels(f"{KEY}.decoding_"))
     with st.spinner(t(f"{KEY}.writing")):
-        texts = continuations(prompt, max_new_tokens, sampled, current_seed())
-    if texts["2017"] is None:
+        runs = written(prompt, lab.written_length(max_new_tokens), current_seed())
+    if runs["2017"] is None:
         st.info(t("common.empty_text"))
         return
     for column, style in zip(st.columns(2), lab.STYLES):
+        text = runs[style].text(load_tiny_gpt(style), max_new_tokens, sampled=sampled)
         with column, st.container(border=True):
             st.markdown(f"**{t(f'{KEY}.model_name', style=style)}**")
-            st.markdown(f"**{escape_markdown(prompt)}**{escape_markdown(texts[style])}")
+            st.markdown(f"**{escape_markdown(prompt)}**{escape_markdown(text)}")
 
 
 # -- 5. calculator -------------------------------------------------------------------------------
@@ -309,13 +314,15 @@ def calculator() -> None:
                       format_count(costs.flops_fixed[at_context] + costs.flops_attention[at_context]),
                       help=t(f"{KEY}.calc_flops_help"))
     left, right = st.columns(2)
-    left.plotly_chart(line_figure(CONTEXTS, {preset: lab.preset_context_growth(preset, list(CONTEXTS)) for preset in names},
-                                  title=t(f"{KEY}.calc_params_chart"), x_title=t(f"{KEY}.calc_context_axis"),
-                                  y_title=t(f"{KEY}.calc_growth_axis"), log_x=True), key=f"{KEY}_calc_params_chart")
-    right.plotly_chart(line_figure(CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
-                                              t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
-                                   title=t(f"{KEY}.calc_flops_chart", name=name), x_title=t(f"{KEY}.calc_context_axis"),
-                                   y_title=t(f"{KEY}.calc_flops_axis"), log_x=True, log_y=True),
+    growth = {preset: lab.preset_context_growth(preset, list(CONTEXTS)) for preset in names}
+    left.plotly_chart(cached_figure(line_figure, CONTEXTS, growth, title=t(f"{KEY}.calc_params_chart"),
+                                    x_title=t(f"{KEY}.calc_context_axis"), y_title=t(f"{KEY}.calc_growth_axis"),
+                                    log_x=True), key=f"{KEY}_calc_params_chart")
+    right.plotly_chart(cached_figure(line_figure, CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
+                                                             t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
+                                     title=t(f"{KEY}.calc_flops_chart", name=name),
+                                     x_title=t(f"{KEY}.calc_context_axis"), y_title=t(f"{KEY}.calc_flops_axis"),
+                                     log_x=True, log_y=True),
                        key=f"{KEY}_calc_flops_chart")
 
 

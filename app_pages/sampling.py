@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.chips import token_chips
+from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.sampling_figures import cumulative_curve, distribution_bars, sample_histogram
@@ -16,9 +17,11 @@ from models.sampling_lab import (
     continuations,
     cumulative_mass,
     draw_samples,
+    first_tokens,
     prompt_logits,
     sampling_view,
     top_tokens,
+    written_length,
 )
 
 KEY = "sampling"
@@ -62,9 +65,10 @@ def cached_logits(model_name: str, text: str, _model):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_continuations(model_name: str, ids: tuple[int, ...], temperatures: tuple[float, ...], new_tokens: int,
-                         top_k, top_p, seed: int, _model):
-    return continuations(_model, list(ids), list(temperatures), new_tokens, top_k, top_p, seed)
+def cached_continuations(model_name: str, ids: tuple[int, ...], length: int, top_k, top_p, seed: int, _model):
+    """Every offered temperature at once, ``length`` tokens (see written_length): picking other
+    temperatures or a nearby length reuses this run instead of writing again."""
+    return continuations(_model, list(ids), list(TEMPERATURES), length, top_k, top_p, seed)
 
 
 def token_labels(model, ids):
@@ -105,8 +109,9 @@ def show_distribution(model, view):
     st.markdown(t(f"{KEY}.bars_explain"))
     bars_column, curve_column = st.columns([3, 2])
     with bars_column:
-        st.plotly_chart(distribution_bars(
-            token_labels(model, top.ids), top.raw, top.adjusted, top.kept, title=t(f"{KEY}.bars_title"),
+        st.plotly_chart(cached_figure(
+            distribution_bars, token_labels(model, top.ids), top.raw, top.adjusted, top.kept,
+            title=t(f"{KEY}.bars_title"),
             raw_name=t(f"{KEY}.raw_name"), adjusted_name=t(f"{KEY}.adjusted_name"),
             y_title=t(f"{KEY}.probability_axis"), cut_after=top.nucleus_cut, cut_label=t(f"{KEY}.cut_label"),
         ), key=f"{KEY}_bars_chart")
@@ -114,8 +119,8 @@ def show_distribution(model, view):
             st.caption(t(f"{KEY}.cut_beyond", n=top.nucleus_cut, shown=SHOWN_TOKENS))
     with curve_column:
         p = st.session_state[f"{KEY}_top_p"]
-        st.plotly_chart(cumulative_curve(
-            cumulative_mass(view, CUMULATIVE_RANKS), title=t(f"{KEY}.cumulative_title"),
+        st.plotly_chart(cached_figure(
+            cumulative_curve, cumulative_mass(view, CUMULATIVE_RANKS), title=t(f"{KEY}.cumulative_title"),
             x_title=t(f"{KEY}.rank_axis"), y_title=t(f"{KEY}.cumulative_axis"),
             top_p=p if top.nucleus_cut is not None else None, top_p_label=t(f"{KEY}.top_p_line", p=p),
             cut=top.nucleus_cut, cut_label=t(f"{KEY}.nucleus_size", n=top.nucleus_cut), height=400,
@@ -130,8 +135,9 @@ def draws_section(model, view, greedy):
     n = st.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws")
     result = draw_samples(view, n, int(st.session_state[f"{KEY}_seed"]), SHOWN_TOKENS)
     chart_column, metric_column = st.columns([4, 1])
-    chart_column.plotly_chart(sample_histogram(
-        token_labels(model, result.ids), result.frequency, result.exact, title=t(f"{KEY}.histogram_title", n=n),
+    chart_column.plotly_chart(cached_figure(
+        sample_histogram, token_labels(model, result.ids), result.frequency, result.exact,
+        title=t(f"{KEY}.histogram_title", n=n),
         sampled_name=t(f"{KEY}.sampled_name"), exact_name=t(f"{KEY}.exact_name"), y_title=t(f"{KEY}.share_axis"),
     ), key=f"{KEY}_histogram_chart")
     metric_column.metric(t(f"{KEY}.metric_distinct"), f"{result.distinct:,}")
@@ -156,8 +162,9 @@ def continuations_section(model, prompt, settings):
     top_k = settings.top_k if use_filters and settings else None
     top_p = settings.top_p if use_filters and settings else None
     seed = int(st.session_state[f"{KEY}_seed"])
-    request = (tuple(prompt.ids), tuple(sorted(temperatures)), new_tokens, top_k, top_p, seed)
-    written = cached_continuations(model.name, *request, _model=model)
+    request = (tuple(prompt.ids), written_length(new_tokens), top_k, top_p, seed)
+    written = first_tokens(model, cached_continuations(model.name, *request, _model=model), sorted(temperatures),
+                           new_tokens)
     st.caption(t(f"{KEY}.continuation_settings", seed=seed, top_k=top_k or t(f"{KEY}.off"),
                  top_p=top_p or t(f"{KEY}.off")))
     prompt_text = escape_markdown(model.decode(prompt.ids))
@@ -169,7 +176,9 @@ def continuations_section(model, prompt, settings):
             shown = escape_markdown(" ".join(result.text.split()))
             st.markdown(f"{prompt_text} **{shown}**" if shown else t(f"{KEY}.empty_continuation"))
     if st.button(t(f"{KEY}.regenerate"), key=f"{KEY}_regenerate", icon=":material/replay:"):
-        again = continuations(model, *request[:1], list(request[1]), *request[2:])
+        # written again from scratch, exactly new_tokens long: the same text as the first n of the cached run
+        again = first_tokens(model, continuations(model, list(prompt.ids), list(TEMPERATURES), new_tokens, top_k,
+                                                  top_p, seed), sorted(temperatures), new_tokens)
         same = [a.ids for a in again] == [w.ids for w in written]
         (st.success if same else st.error)(t(f"{KEY}.regenerate_{'same' if same else 'different'}", seed=seed))
 

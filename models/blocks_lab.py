@@ -386,12 +386,42 @@ def heldout_report(asset_dir: Path = ASSET_DIR) -> HeldoutReport | None:
 SAMPLED = dict(temperature=0.8, top_k=50)  # the "sampled" setting, as in eval.json
 
 
-def continuation(bundle, prompt: str, max_new_tokens: int, *, sampled: bool, seed: int) -> str | None:
-    """The text a bundled model (models.tiny_gpt.TinyGPT) writes after ``prompt``: greedy, or
-    sampled with SAMPLED and a seeded generator. None when the prompt has no tokens."""
-    if not bundle.encode(prompt):
+WRITE_STEP = 8  # continuations are written in lengths that are multiples of this
+
+
+def written_length(new_tokens: int) -> int:
+    """``new_tokens`` rounded up to a multiple of WRITE_STEP: one run serves its neighbours."""
+    return -(-new_tokens // WRITE_STEP) * WRITE_STEP
+
+
+@dataclass(frozen=True)
+class WrittenIds:
+    """What a bundled model writes after a prompt, both ways at once (new token ids only)."""
+
+    greedy: list[int]
+    sampled: list[int]  # SAMPLED settings, generator seeded by the seed given
+
+    def text(self, bundle, n: int, *, sampled: bool) -> str:
+        """The first ``n`` new tokens as text: the first n tokens of a longer run are exactly
+        what an n-token run writes (each token depends only on what came before it)."""
+        return bundle.decode((self.sampled if sampled else self.greedy)[:n])
+
+
+def write_both(bundle, prompt: str, new_tokens: int, *, seed: int) -> WrittenIds | None:
+    """The greedy and the sampled continuation of ``prompt`` by a bundled model
+    (models.tiny_gpt.TinyGPT), written together: one forward pass per position for both
+    rows (GPT.generate_rows). None when the prompt has no tokens."""
+    ids = bundle.encode(prompt)
+    if not ids:
         return None
-    settings = dict(temperature=0.0)
-    if sampled:
-        settings = dict(SAMPLED, generator=torch.Generator(device=bundle.device).manual_seed(seed))
-    return bundle.continue_text(prompt, max_new_tokens, **settings)
+    generator = torch.Generator(device=bundle.device).manual_seed(seed)
+    rows = bundle.model.generate_rows(bundle.as_tensor(ids), new_tokens, [0.0, SAMPLED["temperature"]],
+                                      top_k=SAMPLED["top_k"], generators=[None, generator])
+    return WrittenIds(greedy=rows[0].tolist(), sampled=rows[1].tolist())
+
+
+def continuation(bundle, prompt: str, max_new_tokens: int, *, sampled: bool, seed: int) -> str | None:
+    """The text a bundled model writes after ``prompt``: greedy, or sampled with SAMPLED and
+    a seeded generator. None when the prompt has no tokens."""
+    written = write_both(bundle, prompt, max_new_tokens, seed=seed)
+    return None if written is None else written.text(bundle, max_new_tokens, sampled=sampled)

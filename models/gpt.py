@@ -24,6 +24,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -293,6 +294,66 @@ class GPT(nn.Module):
         token, with token_ids of shape (B,).
         """
         check_settings(temperature, top_k, top_p)
+
+        def pick(logits: torch.Tensor) -> torch.Tensor:
+            if temperature == 0:
+                return logits.argmax(dim=-1)  # greedy: no randomness, no softmax needed
+            return sample(next_token_probs(logits, temperature, top_k, top_p), generator)[:, 0]  # (B,)
+
+        return self._decode(idx, max_new_tokens, use_cache, pick, on_token)
+
+    @torch.inference_mode()
+    def generate_rows(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperatures: Sequence[float],
+        top_k: int | None = None,
+        top_p: float | None = None,
+        generators: Sequence[torch.Generator | None] | None = None,
+    ) -> torch.Tensor:
+        """One prompt idx (1, T), several sampling settings at once: returns (R, max_new_tokens),
+        row r written with ``temperatures[r]`` and its own ``generators[r]`` (R = len(temperatures)).
+
+        All rows go through the model together, one forward pass per position instead of one
+        per row and position. Each row draws from its own generator exactly as ``generate``
+        draws for a single row, so row r holds the tokens ``generate(idx, n, temperature=
+        temperatures[r], top_k, top_p, generator=generators[r])`` writes, as long as the
+        batched matrix products round the scores as the single-row ones do (they can differ
+        by about 1e-6; a token changes only if that tips a tie or a draw's boundary). The same
+        rows with the same seeds always give the same tokens.
+        """
+        if idx.size(0) != 1:
+            raise ValueError(f"generate_rows continues one prompt (1, T), got {tuple(idx.shape)}")
+        generators = list(generators) if generators is not None else [None] * len(temperatures)
+        if len(generators) != len(temperatures):
+            raise ValueError(f"{len(temperatures)} temperatures but {len(generators)} generators")
+        for temperature in temperatures:
+            check_settings(temperature, top_k, top_p)
+
+        def pick(logits: torch.Tensor) -> torch.Tensor:
+            tokens = []
+            for row, (temperature, generator) in enumerate(zip(temperatures, generators)):
+                row_logits = logits[row : row + 1]  # (1, vocab), as generate sees a single row
+                if temperature == 0:
+                    tokens.append(row_logits.argmax(dim=-1))
+                else:
+                    tokens.append(sample(next_token_probs(row_logits, temperature, top_k, top_p), generator)[:, 0])
+            return torch.cat(tokens)  # (R,)
+
+        rows = idx.expand(len(temperatures), -1)  # (R, T): the same prompt in every row
+        return self._decode(rows, max_new_tokens, True, pick)[:, idx.size(1) :]
+
+    def _decode(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        use_cache: bool,
+        pick: Callable[[torch.Tensor], torch.Tensor],
+        on_token: Callable[[int, torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
+        """The generation loop: ``pick`` turns the last position's scores (B, vocab) into
+        the next token ids (B,); returns idx extended to (B, T + max_new_tokens)."""
         B, T = idx.shape
         out = torch.empty(B, T + max_new_tokens, dtype=idx.dtype, device=idx.device)
         out[:, :T] = idx
@@ -306,11 +367,7 @@ class GPT(nn.Module):
             else:
                 cache = None  # full (or never made): recompute over the last block_size tokens
                 hidden = self._run(out[:, max(0, end - self.config.block_size) : end])
-            logits = self.lm_head(hidden[:, -1])  # (B, vocab): only the last position matters
-            if temperature == 0:
-                token_ids = logits.argmax(dim=-1)  # greedy: no randomness, no softmax needed
-            else:
-                token_ids = sample(next_token_probs(logits, temperature, top_k, top_p), generator)[:, 0]  # (B,)
+            token_ids = pick(self.lm_head(hidden[:, -1]))  # (B,): only the last position matters
             out[:, end] = token_ids
             if on_token is not None:
                 on_token(step, token_ids)

@@ -50,9 +50,10 @@ class LanguageModel:
         """Scores (V,) for the token after ``ids``."""
         raise NotImplementedError
 
-    def generate(self, ids: list[int], new_tokens: int, temperature: float, top_k: int | None,
-                 top_p: float | None, seed: int) -> list[int]:
-        """``new_tokens`` new ids drawn one at a time with a generator seeded by ``seed``."""
+    def generate_rows(self, ids: list[int], new_tokens: int, temperatures: list[float], top_k: int | None,
+                      top_p: float | None, seed: int) -> list[list[int]]:
+        """``new_tokens`` new ids after ``ids`` for each temperature, all rows through the model
+        together; every row draws one token at a time from its own generator seeded by ``seed``."""
         raise NotImplementedError
 
 
@@ -93,12 +94,10 @@ class TinyGPTModel(LanguageModel):
         logits, _ = self.model(idx)  # (1, T, V)
         return logits[0, -1].float().cpu()
 
-    def generate(self, ids, new_tokens, temperature, top_k, top_p, seed):
+    def generate_rows(self, ids, new_tokens, temperatures, top_k, top_p, seed):
         idx = torch.tensor([ids[-self.context:]], dtype=torch.long, device=self.device)
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        out = self.model.generate(idx, new_tokens, use_cache=True, temperature=temperature,
-                                  top_k=top_k, top_p=top_p, generator=generator)
-        return out[0, idx.size(1):].tolist()
+        generators = [torch.Generator(device=self.device).manual_seed(seed) for _ in temperatures]
+        return self.model.generate_rows(idx, new_tokens, temperatures, top_k, top_p, generators).tolist()
 
 
 class HFCausalModel(LanguageModel):
@@ -137,22 +136,22 @@ class HFCausalModel(LanguageModel):
         return self.model(input_ids=idx).logits[0, -1].float().cpu()
 
     @torch.inference_mode()
-    def generate(self, ids, new_tokens, temperature, top_k, top_p, seed):
-        """One token at a time, reusing the model's key/value cache between steps."""
+    def generate_rows(self, ids, new_tokens, temperatures, top_k, top_p, seed):
+        """One token per row at a time, reusing the model's key/value cache between steps."""
         ids = ids[-(self.context - new_tokens):] if new_tokens < self.context else ids[-1:]
-        generator = torch.Generator(device="cpu").manual_seed(seed)
-        feed = torch.tensor([ids], dtype=torch.long, device=self.device)
+        generators = [torch.Generator(device="cpu").manual_seed(seed) for _ in temperatures]
+        feed = torch.tensor([ids] * len(temperatures), dtype=torch.long, device=self.device)  # (R, T)
         cache = None  # transformers' own KV cache, filled by the first call
-        new_ids = []
+        rows = [[] for _ in temperatures]
         for _ in range(new_tokens):
             output = self.model(input_ids=feed, cache=cache, use_cache=True)
             cache = output.cache
-            logits = output.logits[0, -1].float().cpu()  # (V,)
-            probs = next_token_probs(logits, temperature, top_k, top_p)
-            token = int(probs.argmax()) if temperature == 0 else int(sample(probs, generator)[0])
-            new_ids.append(token)
-            feed = torch.tensor([[token]], dtype=torch.long, device=self.device)
-        return new_ids
+            logits = output.logits[:, -1].float().cpu()  # (R, V)
+            for row, row_logits, temperature, generator in zip(rows, logits, temperatures, generators):
+                probs = next_token_probs(row_logits, temperature, top_k, top_p)
+                row.append(int(probs.argmax()) if temperature == 0 else int(sample(probs, generator)[0]))
+            feed = torch.tensor([[row[-1]] for row in rows], dtype=torch.long, device=self.device)  # (R, 1)
+        return rows
 
 
 # -- checking the knobs ---------------------------------------------------------------
@@ -327,13 +326,35 @@ class Continuation:
 
 def continuations(model: LanguageModel, prompt_ids: list[int], temperatures: list[float], new_tokens: int,
                   top_k: int | None, top_p: float | None, seed: int) -> list[Continuation]:
-    """One continuation per temperature; each starts its generator from ``seed``."""
+    """One continuation per temperature, written together (one forward pass per position);
+    each row's generator starts from ``seed``."""
     if not 1 <= new_tokens <= MAX_NEW_TOKENS:
         raise ValueError(f"write between 1 and {MAX_NEW_TOKENS} tokens, got {new_tokens}")
     room = model.context - new_tokens
-    prompt_ids = prompt_ids[-room:]
-    results = []
+    rows = model.generate_rows(prompt_ids[-room:], new_tokens, list(temperatures), top_k, top_p, seed)
+    return [Continuation(temperature, ids, model.decode(ids), [model.token_text(i) for i in ids])
+            for temperature, ids in zip(temperatures, rows)]
+
+
+WRITE_STEP = 8  # continuations are written in lengths that are multiples of this
+
+
+def written_length(new_tokens: int) -> int:
+    """How many tokens to write so that ``new_tokens`` and its neighbours share one run:
+    ``new_tokens`` rounded up to a multiple of WRITE_STEP (at most MAX_NEW_TOKENS)."""
+    return min(MAX_NEW_TOKENS, -(-new_tokens // WRITE_STEP) * WRITE_STEP)
+
+
+def first_tokens(model: LanguageModel, written: list[Continuation], temperatures: list[float],
+                 n: int) -> list[Continuation]:
+    """The continuations at ``temperatures`` cut to their first ``n`` tokens.
+
+    Each token depends only on the tokens before it and on the generator's draws so far,
+    so the first n tokens of a longer seeded continuation are the n-token continuation.
+    """
+    by_temperature = {c.temperature: c for c in written}
+    shorter = []
     for temperature in temperatures:
-        ids = model.generate(prompt_ids, new_tokens, temperature, top_k, top_p, seed)
-        results.append(Continuation(temperature, ids, model.decode(ids), [model.token_text(i) for i in ids]))
-    return results
+        ids = by_temperature[temperature].ids[:n]
+        shorter.append(Continuation(temperature, ids, model.decode(ids), by_temperature[temperature].pieces[:n]))
+    return shorter

@@ -1,5 +1,7 @@
 """2017 vs 2024 block page: every control moves, in both languages; the numbers shown are the core's."""
 
+import json
+
 import pytest
 
 from components.text import escape_markdown
@@ -17,6 +19,18 @@ def greedy(prompt: str, n: int) -> list[str]:
     from models.tiny_gpt import load_tiny_gpt
 
     return [lab.continuation(load_tiny_gpt(style), prompt, n, sampled=False, seed=0) for style in lab.STYLES]
+
+
+def sampled(prompt: str, n: int) -> list[str]:
+    from components.settings import DEFAULT_SEED
+    from models.tiny_gpt import load_tiny_gpt
+
+    return [lab.continuation(load_tiny_gpt(style), prompt, n, sampled=True, seed=DEFAULT_SEED) for style in lab.STYLES]
+
+
+def chart(at, key: str) -> dict:
+    """The Plotly spec a chart sent."""
+    return json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")).proto.spec)
 
 
 def continuation_texts(at) -> list[str]:
@@ -88,6 +102,8 @@ def test_every_control(lang):
     post = lab.depth_norms("post", 6, norm="rmsnorm", init="gpt2")
     pre = lab.depth_norms("pre", 6, norm="rmsnorm", init="gpt2")
     assert metric(at, 4) == f"{lab.last_layer_gradient_ratio(post, pre):.2f}×"
+    # the charts follow the controls (built once per input, never left stale)
+    assert [trace["y"] for trace in chart(at, f"{KEY}_gradient_chart")["data"]] == [post.gradient_norm, pre.gradient_norm]
 
     at.slider(key=f"{KEY}_rope_length").set_value(12).run()
     assert_clean(at)
@@ -98,6 +114,7 @@ def test_every_control(lang):
     assert_clean(at)
     expected = lab.relative_scores(12, 64, "sinusoidal").diagonal_spread
     assert metric(at, 8) == f"{expected:.2g}"
+    assert chart(at, f"{KEY}_scores_chart")["data"][0]["z"]["shape"] == "12, 12"
 
     if TRAINED:
         at.slider(key=f"{KEY}_new_tokens").set_value(5).run()
@@ -107,6 +124,9 @@ def test_every_control(lang):
         at.text_input(key=f"{KEY}_prompt").input("Water").run()
         assert_clean(at)
         assert continuation_texts(at) == [f"**Water**{escape_markdown(text)}" for text in greedy("Water", 5)]
+        at.radio(key=f"{KEY}_decoding").set_value(True).run()  # the same run serves both decodings
+        assert_clean(at)
+        assert continuation_texts(at) == [f"**Water**{escape_markdown(text)}" for text in sampled("Water", 5)]
 
     at.selectbox(key=f"{KEY}_calc_preset").set_value("GPT-2 small").run()
     assert_clean(at)

@@ -3,7 +3,15 @@
 import pytest
 
 from components.i18n import translate
-from models.sampling_lab import Settings, TinyGPTModel, draw_samples, prompt_logits, sampling_view
+from components.text import escape_markdown
+from models.sampling_lab import (
+    Settings,
+    TinyGPTModel,
+    continuations,
+    draw_samples,
+    prompt_logits,
+    sampling_view,
+)
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/sampling.py"
@@ -44,6 +52,11 @@ def test_every_control(lang, tiny_2024):
     at.slider(key="sampling_new_tokens").set_value(4).run()
     at.checkbox(key="sampling_use_filters").check().run()
     assert_clean(at)
+    # the text shown is the core's: 4 tokens per temperature, written one row at a time here
+    shown = [m.value for m in at.markdown]
+    for temperature in (0.3, 1.0):
+        row = continuations(tiny_2024, prompt_logits(tiny_2024, "The history of").ids, [temperature], 4, 10, 0.95, 5)
+        assert any(value.endswith(f"**{escape_markdown(' '.join(row[0].text.split()))}**") for value in shown)
     at.button(key="sampling_regenerate").click().run()
     assert_clean(at)
     assert at.success, "same seed, same settings: the same text"

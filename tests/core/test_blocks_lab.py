@@ -260,3 +260,23 @@ def test_rope_degrees_per_position():
     rotation = lab.rope_rotation(3, 8, [0, 1])
     assert rotation.degrees_per_position[0] == pytest.approx(180 / math.pi)  # pair 0 turns 1 radian per step
     assert rotation.degrees_per_position[1] == pytest.approx(180 / math.pi * 10000 ** (-2 / 8))
+
+
+@pytest.mark.parametrize("prompt", ["The city is", "Water", "word " * 300])  # the last runs past the context
+def test_both_ways_written_together_match_one_row_at_a_time(bundles, prompt):
+    """write_both (greedy and sampled rows in one batch) against TinyGPT.continue_text (one row per call)."""
+    for style, bundle in bundles.items():
+        written = lab.write_both(bundle, prompt, 12, seed=5)
+        greedy = bundle.continue_text(prompt, 12, temperature=0.0)
+        sampled = bundle.continue_text(prompt, 12, **lab.SAMPLED, generator=torch.Generator().manual_seed(5))
+        assert written.text(bundle, 12, sampled=False) == greedy, style
+        assert written.text(bundle, 12, sampled=True) == sampled, style
+
+
+def test_a_longer_run_begins_with_the_shorter_one(bundles):
+    bundle = bundles["2017"]
+    longer = lab.write_both(bundle, "The city is", lab.written_length(11), seed=2)
+    for sampled in (False, True):
+        assert longer.text(bundle, 11, sampled=sampled) == lab.continuation(bundle, "The city is", 11,
+                                                                            sampled=sampled, seed=2)
+    assert [lab.written_length(n) for n in (5, 8, 9, 30, 31, 32, 60)] == [8, 8, 16, 32, 32, 32, 64]

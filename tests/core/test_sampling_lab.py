@@ -14,9 +14,11 @@ from models.sampling_lab import (
     continuations,
     cumulative_mass,
     draw_samples,
+    first_tokens,
     prompt_logits,
     sampling_view,
     top_tokens,
+    written_length,
 )
 from models.tiny_gpt import load_tokenizer
 
@@ -191,3 +193,70 @@ def test_transformers_model_sampling_is_seeded(hf_model):
     assert first == continuations(hf_model, ids, [1.0], 10, 50, 0.9, seed=1)[0].ids
     assert hf_model.start_ids() == [0]
 
+
+
+# -- several rows at once ------------------------------------------------------------
+
+
+ROW_TEMPERATURES = [0.0, 0.3, 0.7, 1.0, 1.5, 2.0]
+
+
+def test_rows_written_together_are_the_rows_written_one_by_one(tiny):
+    """GPT.generate_rows (one forward pass per position for all rows) against GPT.generate
+    (one row per call) with the same seed: the same scores, the same tokens."""
+    idx = torch.tensor([tiny.encode("The city is")])
+    for top_k, top_p in ((None, None), (40, 0.9)):
+        generators = [torch.Generator().manual_seed(11) for _ in ROW_TEMPERATURES]
+        rows = tiny.model.generate_rows(idx, 16, ROW_TEMPERATURES, top_k, top_p, generators)
+        assert rows.shape == (len(ROW_TEMPERATURES), 16)
+        for row, temperature in zip(rows.tolist(), ROW_TEMPERATURES):
+            alone = tiny.model.generate(idx, 16, temperature=temperature, top_k=top_k, top_p=top_p,
+                                        generator=torch.Generator().manual_seed(11))
+            assert row == alone[0, idx.size(1):].tolist(), (temperature, top_k, top_p)
+    assert rows[0].tolist() == greedy_by_hand(tiny.model, idx[0].tolist(), 16)
+
+
+def test_batched_scores_match_single_row_scores(tiny):
+    """The scores behind every step of a batch of rows equal the single-row scores (float rounding only)."""
+    idx = torch.tensor([tiny.encode("The history of")])
+    written = tiny.model.generate_rows(idx, 6, [0.0, 1.0], generators=[None, torch.Generator().manual_seed(0)])
+    rows = torch.cat([idx.expand(2, -1), written], dim=1)  # (2, T + 6)
+    with torch.no_grad():
+        together, _ = tiny.model(rows)
+        for r in range(2):
+            alone, _ = tiny.model(rows[r : r + 1])
+            torch.testing.assert_close(together[r], alone[0], rtol=1e-5, atol=1e-5)
+
+
+def test_generate_rows_checks_its_arguments(tiny):
+    idx = torch.tensor([tiny.encode("The city is")])
+    with pytest.raises(ValueError):
+        tiny.model.generate_rows(idx.expand(2, -1), 4, [1.0, 1.0])  # one prompt only
+    with pytest.raises(ValueError):
+        tiny.model.generate_rows(idx, 4, [1.0, 0.5], generators=[None])
+    with pytest.raises(ValueError):
+        tiny.model.generate_rows(idx, 4, [1.0], top_p=0.0)
+
+
+def test_a_longer_run_begins_with_the_shorter_one(tiny):
+    ids = tiny.encode("The city is")
+    longer = continuations(tiny, ids, ROW_TEMPERATURES, 16, None, 0.9, seed=3)
+    shorter = continuations(tiny, ids, ROW_TEMPERATURES, 11, None, 0.9, seed=3)
+    cut = first_tokens(tiny, longer, [0.7, 0.0, 2.0], 11)
+    expected = {c.temperature: c for c in shorter}
+    assert [c.temperature for c in cut] == [0.7, 0.0, 2.0]
+    for c in cut:
+        assert c.ids == expected[c.temperature].ids and c.text == expected[c.temperature].text
+        assert c.pieces == expected[c.temperature].pieces
+
+
+def test_written_lengths_round_up_to_the_step():
+    assert [written_length(n) for n in (1, 8, 9, 20, 21, 24, 47, 48, 64)] == [8, 8, 16, 24, 24, 24, 48, 48, 64]
+    assert all(written_length(n) >= n for n in range(1, 65))
+
+
+def test_transformers_rows_written_together_match_one_row(hf_model):
+    ids = hf_model.encode("The city is")
+    together = continuations(hf_model, ids, [0.0, 0.8, 1.5], 10, 50, 0.95, seed=4)
+    for row in together:
+        assert row.ids == continuations(hf_model, ids, [row.temperature], 10, 50, 0.95, seed=4)[0].ids
