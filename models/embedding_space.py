@@ -2,7 +2,7 @@
 
 A *space* is just a vocabulary and a matrix with one row per word. It can come from
 word2vec trained in the app or from a pretrained model's token-embedding table; every
-function here works on either, with plain numpy (and torch only to run MiniLM).
+function here works on either, with plain numpy (the contextual part is handed an encoder).
 
 - cosine similarity compares directions: 1 = same direction, 0 = unrelated, -1 = opposite
 - nearest neighbours: the words whose vectors point the most the same way
@@ -106,6 +106,27 @@ def nearest_neighbours(space: WordSpace, word: str, k: int = 10) -> list[tuple[s
     if word not in space.index:
         return []
     return nearest_to_vector(space, space.vectors[space.index[word]], k, exclude=(word,))
+
+
+def nearest_neighbours_of_many(space: WordSpace, words: list[str], k: int = 10) -> list[list[tuple[str, float]]]:
+    """``nearest_neighbours`` of every word at once: one (n, D) x (D, V) product instead of n
+    passes over the vocabulary. The same words in the same order ([] for an unknown word)."""
+    rows = [space.index.get(word) for word in words]
+    known = [row for row in rows if row is not None]
+    k = min(k, len(space.words) - 1)
+    if k <= 0 or not known:
+        return [[] for _ in words]
+    vectors = space.vectors[known]
+    norms = np.array([[np.linalg.norm(vector)] for vector in vectors])  # row by row, as nearest_neighbours does
+    queries = (vectors / np.where(norms == 0, 1, norms).astype(vectors.dtype)).astype(np.float32)
+    scores = queries @ space.unit.T  # (n, V)
+    scores[np.arange(len(known)), known] = -np.inf  # a word is not its own neighbour
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    found = {}
+    for query, (row, candidates) in enumerate(zip(known, top)):
+        ordered = candidates[np.argsort(-scores[query, candidates], kind="stable")]
+        found[row] = [] if norms[query, 0] == 0 else [(space.words[i], float(scores[query, i])) for i in ordered]
+    return [found.get(row, []) for row in rows]
 
 
 def analogy(space: WordSpace, a: str, b: str, c: str, k: int = 5) -> list[tuple[str, float]]:
@@ -244,29 +265,23 @@ class ContextualVectors:
         return self.similarity.min(axis=(1, 2))
 
 
-def contextual_word_vectors(model, tokenizer, sentences: list[str], word: str, max_tokens: int = 64) -> ContextualVectors:
+def contextual_word_vectors(encode, sentences: list[str], word: str) -> ContextualVectors:
     """The vector of ``word`` in each sentence at every layer of a BERT-style encoder.
 
-    ``model`` is a transformers encoder, ``tokenizer`` its fast tokenizer. A word split into
-    several WordPiece tokens is represented by the mean of its pieces. Layer 0 is the
-    embedding output (token + position + segment, normalised), so even there the same word
-    differs slightly by position; the layers after it mix in the context.
+    ``encode(sentence)`` returns each token's character span ((0, 0) for special tokens) and
+    the encoder's hidden states, (layers + 1, T, D) (``models.minilm.BertEncoder.offsets_and_states``).
+    A word split into several WordPiece tokens is represented by the mean of its pieces.
+    Layer 0 is the embedding output (token + position + segment, normalised), so even there
+    the same word differs slightly by position; the layers after it mix in the context.
     """
-    import torch
-
     kept, skipped, per_sentence = [], [], []
     for sentence in sentences:
-        encoded = tokenizer(sentence, return_offsets_mapping=True, truncation=True, max_length=max_tokens,
-                            return_tensors="pt")
-        offsets = [tuple(span) for span in encoded.pop("offset_mapping")[0].tolist()]
+        offsets, states = encode(sentence)
         positions = word_token_positions(offsets, sentence, word)
         if not positions:
             skipped.append(sentence)
             continue
-        with torch.no_grad():
-            output = model(**encoded, output_hidden_states=True)
-        layers = torch.stack(output.hidden_states)[:, 0]  # (layers + 1, T, D)
-        per_sentence.append(layers[:, positions].mean(dim=1).float().cpu().numpy())  # (layers + 1, D)
+        per_sentence.append(np.asarray(states, dtype=np.float32)[:, positions].mean(axis=1))  # (layers + 1, D)
         kept.append(sentence)
     if not per_sentence:
         return ContextualVectors([], skipped, np.zeros((0, 0, 0)), np.zeros((0, 0, 0)))
