@@ -151,24 +151,36 @@ class Projection:
 def pca(vectors: np.ndarray, n_components: int = 2) -> Projection:
     """Project rows onto their top principal directions (centred; signs fixed for stability).
 
-    With fewer points than components the missing axes are zero.
+    With fewer points than components the missing axes are zero. The directions are the top
+    eigenvectors of the smaller of (points x points) and (dimensions x dimensions) products of
+    the centred rows: the same axes an SVD gives, without LAPACK's SVD, whose threads can stall
+    for a second on a busy machine.
     """
     vectors = np.asarray(vectors, dtype=np.float64)
-    n_points = vectors.shape[0]
+    n_points, n_dims = vectors.shape
     centred = vectors - vectors.mean(axis=0, keepdims=True)
     coordinates = np.zeros((n_points, n_components))
     explained = np.zeros(n_components)
     if n_points < 2:
         return Projection(coordinates, explained)
-    u, s, vt = np.linalg.svd(centred, full_matrices=False)
-    kept = min(n_components, len(s))
+    kept = min(n_components, n_points, n_dims)
+    if n_points <= n_dims:
+        values, u = np.linalg.eigh(centred @ centred.T)  # ascending; u: left singular vectors
+        values, u = np.clip(values[::-1][:kept], 0, None), u[:, ::-1][:, :kept]
+        values = np.where(values > values[0] * 1e-12, values, 0)  # rounding noise of an empty axis is 0
+        projected = u * np.sqrt(values)
+        loadings = u.T @ centred  # (kept, D): each axis's direction, times its length
+    else:
+        values, v = np.linalg.eigh(centred.T @ centred)  # v: the directions themselves
+        values, loadings = np.clip(values[::-1][:kept], 0, None), v[:, ::-1][:, :kept].T
+        projected = centred @ loadings.T
     # Make each axis's largest-magnitude loading positive, so the picture does not flip.
-    signs = np.sign(vt[np.arange(kept), np.abs(vt[:kept]).argmax(axis=1)])
+    signs = np.sign(loadings[np.arange(kept), np.abs(loadings).argmax(axis=1)])
     signs[signs == 0] = 1
-    coordinates[:, :kept] = u[:, :kept] * s[:kept] * signs
-    total = float((s**2).sum())
+    coordinates[:, :kept] = projected * signs
+    total = float((centred**2).sum())
     if total > 0:
-        explained[:kept] = s[:kept] ** 2 / total
+        explained[:kept] = values / total
     return Projection(coordinates, explained)
 
 

@@ -89,12 +89,13 @@ def test_out_of_vocabulary_gives_empty_results(space):
     assert static_word_similarity(space, ["a", "b"], "zzz") is None
 
 
-def test_pca_equals_scikit_learn():
+@pytest.mark.parametrize("shape", [(30, 10), (12, 40), (60, 384)])  # more points than dimensions, and fewer
+def test_pca_equals_scikit_learn(shape):
     decomposition = pytest.importorskip("sklearn.decomposition")
-    vectors = RNG.standard_normal((30, 10))
+    vectors = RNG.standard_normal(shape)
     for n in (2, 3):
         ours = pca(vectors, n)
-        reference = decomposition.PCA(n_components=n).fit(vectors)
+        reference = decomposition.PCA(n_components=n, svd_solver="full").fit(vectors)
         theirs = reference.transform(vectors)
         np.testing.assert_allclose(np.abs(ours.coordinates), np.abs(theirs), atol=1e-9)
         np.testing.assert_allclose(ours.explained, reference.explained_variance_ratio_, atol=1e-9)
