@@ -162,8 +162,8 @@ class BertEncoder:
         tokens, width = x.shape
         q, k, v = (self._linear(x, f"{prefix}.self.{name}").view(tokens, self.n_heads, -1).transpose(0, 1)
                    for name in ("query", "key", "value"))  # each (H, T, d)
-        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # (H, T, T)
-        return self._linear((weights @ v).transpose(0, 1).reshape(tokens, width), f"{prefix}.output.dense")
+        attention = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # (H, T, T)
+        return self._linear((attention @ v).transpose(0, 1).reshape(tokens, width), f"{prefix}.output.dense")
 
     @torch.inference_mode()
     def hidden_states(self, ids: list[int]) -> np.ndarray:
