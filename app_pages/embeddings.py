@@ -12,7 +12,8 @@ from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_seed
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
 from models.embedding_space import (
-    analogy, attribute_axis, nearest_neighbours, pca, sentence_vectors, static_word_similarity, tokenize_words,
+    analogy, attribute_axis, nearest_neighbours, nearest_neighbours_of_many, pca, sentence_vectors,
+    static_word_similarity, table_space, tokenize_words,
 )
 from models.word2vec import ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec
 
@@ -37,25 +38,37 @@ BANK_SENTENCES = ("We walked along the bank of the river.\nThe boat drifted towa
                   "The bank raised its interest rates.\nHe asked the bank for a loan.")
 MAX_WORDS = 20
 MAX_SENTENCES = 8
+MAX_CONTEXT_TOKENS = 64
+MAP_NEIGHBOURS_OF = 60  # the map adds neighbours of its first 60 words
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def word2vec_model(params: tuple):
-    return train_word2vec(Word2VecParams(*params))
+    trained = train_word2vec(Word2VecParams(*params))
+    trained.space.unit  # noqa: B018 - normalised once here and kept with the cached model
+    return trained
 
 
 @st.cache_resource(show_spinner=False)
-def minilm_parts():
-    """(encoder, fast tokenizer, whole-word space of its token-embedding table)."""
-    from components.loaders import load_minilm
-    from models.embedding_space import table_space
+def minilm_space():
+    """Whole-word space of MiniLM's token-embedding table, read from its files (no transformers)."""
+    from models.minilm import read_embedding_table, read_vocab
 
-    minilm = load_minilm()
-    return minilm.model, minilm.tokenizer, table_space(minilm.embedding_table, minilm.tokenizer.get_vocab(), name="minilm")
+    space = table_space(read_embedding_table(), {piece: i for i, piece in enumerate(read_vocab())}, name="minilm")
+    space.unit  # noqa: B018 - normalised once here and kept with the cached space
+    return space
+
+
+@st.cache_resource(show_spinner=False)
+def minilm_encoder():
+    """MiniLM's encoder for the contextual section (plain torch over the bundled weights)."""
+    from models.minilm import load_bert_encoder
+
+    return load_bert_encoder()
 
 
 def space_for(name: str, params: tuple):
-    return word2vec_model(params).space if name == "word2vec" else minilm_parts()[2]
+    return word2vec_model(params).space if name == "word2vec" else minilm_space()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -75,8 +88,8 @@ def projection(name: str, params: tuple, groups: tuple, own_words: tuple, neighb
             if word not in words:
                 words.append(word)
                 group_of.append(group)
-    for word in list(words[:60]):
-        for near, _ in nearest_neighbours(space, word, neighbours):
+    for found in nearest_neighbours_of_many(space, words[:MAP_NEIGHBOURS_OF], neighbours):
+        for near, _ in found:
             if near not in words:
                 words.append(near)
                 group_of.append(len(groups) + 1)
@@ -84,12 +97,39 @@ def projection(name: str, params: tuple, groups: tuple, own_words: tuple, neighb
     return words, group_of, result, missing
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def sentence_states(sentence: str):
+    """MiniLM's token spans and hidden states for one sentence: editing one line reruns only that line."""
+    return minilm_encoder().offsets_and_states(sentence, max_tokens=MAX_CONTEXT_TOKENS)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def contextual(sentences: tuple, word: str):
     from models.embedding_space import contextual_word_vectors
 
-    model, tokenizer, _ = minilm_parts()
-    return contextual_word_vectors(model, tokenizer, list(sentences), word)
+    return contextual_word_vectors(sentence_states, list(sentences), word)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def neighbours_of(name: str, params: tuple, word: str, k: int):
+    return nearest_neighbours(space_for(name, params), word, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def analogies(name: str, params: tuple, a: str, b: str, c: str):
+    return analogy(space_for(name, params), a, b, c, k=8)
+
+
+FIGURES = {"bars": similarity_bars, "map": projection_scatter, "axis": axis_strip, "heatmap": heatmap, "lines": lines}
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def figure(kind: str, **arguments):
+    """``FIGURES[kind](**arguments)``, built once per distinct input (labels, numbers and the
+    translated words shown) and shared: st.plotly_chart copies a figure and never changes it, and
+    building one costs more than the rest of a rerun of this page. (Arguments by name: Streamlit
+    looks up the signature again for every positional argument of a cached call.)"""
+    return FIGURES[kind](**arguments)
 
 
 def quoted(words) -> str:
@@ -173,8 +213,9 @@ def projection_section(name, params):
             return
         group_names = [t(f"{KEY}.group_{g}") for g in groups] + [t(f"{KEY}.group_own"), t(f"{KEY}.group_neighbours")]
         axis_titles = [t(f"{KEY}.pc_axis", n=i + 1, share=result.explained[i]) for i in range(dims)]
-        st.plotly_chart(projection_scatter(result.coordinates, [chart_label(w) for w in words], group_of,
-                                           group_names, axis_titles), key=f"{KEY}_projection_chart")
+        st.plotly_chart(figure("map", coordinates=result.coordinates, labels=[chart_label(w) for w in words],
+                               groups=group_of, group_names=group_names, axis_titles=axis_titles),
+                        key=f"{KEY}_projection_chart")
 
 
 def first_word(label, default, key):
@@ -190,14 +231,14 @@ def neighbours_section(name, params):
         st.subheader(t(f"{KEY}.neighbours_title"))
         word = first_word(t(f"{KEY}.neighbour_word"), "france", f"{KEY}_neighbour_word")
         k = st.slider(t(f"{KEY}.neighbour_count"), 3, 20, 8, key=f"{KEY}_neighbour_count")
-        found = nearest_neighbours(space, word, k) if word else []
+        found = neighbours_of(name, params, word, k) if word else []
         if word is None:
             st.info(t(f"{KEY}.no_word"))
         elif not found:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
-            st.plotly_chart(similarity_bars([chart_label(w) for w, _ in found], [s for _, s in found],
-                                            x_title=t(f"{KEY}.cosine")), key=f"{KEY}_neighbours_chart")
+            st.plotly_chart(figure("bars", words=[chart_label(w) for w, _ in found], scores=[s for _, s in found],
+                                   x_title=t(f"{KEY}.cosine")), key=f"{KEY}_neighbours_chart")
     with right:
         st.subheader(t(f"{KEY}.analogy_title"))
         st.markdown(t(f"{KEY}.analogy_explain"))
@@ -215,9 +256,9 @@ def neighbours_section(name, params):
         if missing:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=quoted(missing)))
             return
-        answers = analogy(space, first, second, third, k=8)
-        st.plotly_chart(similarity_bars([chart_label(w) for w, _ in answers], [s for _, s in answers],
-                                        x_title=t(f"{KEY}.cosine"), colour="#2a9d8f"), key=f"{KEY}_analogy_chart")
+        answers = analogies(name, params, first, second, third)
+        st.plotly_chart(figure("bars", words=[chart_label(w) for w, _ in answers], scores=[s for _, s in answers],
+                               x_title=t(f"{KEY}.cosine"), colour="#2a9d8f"), key=f"{KEY}_analogy_chart")
 
 
 def set_axis_preset():
@@ -251,10 +292,10 @@ def axis_section(name, params):
     kinds = [0] * len(result.left_used) + [1] * len(result.right_used) + [2] * len(result.words)
     kind_names = [t(f"{KEY}.axis_left_row"), t(f"{KEY}.axis_right_row"), t(f"{KEY}.axis_words_row")]
     positions = [*result.left_positions, *result.right_positions, *result.positions]
-    st.plotly_chart(axis_strip(positions, labels, kinds, kind_names,
-                               chart_label(" ".join(result.left_used), 40, show_whitespace=False),
-                               chart_label(" ".join(result.right_used), 40, show_whitespace=False),
-                               x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
+    st.plotly_chart(figure("axis", positions=positions, labels=labels, kinds=kinds, kind_names=kind_names,
+                           left_name=chart_label(" ".join(result.left_used), 40, show_whitespace=False),
+                           right_name=chart_label(" ".join(result.right_used), 40, show_whitespace=False),
+                           x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
 
 
 @st.fragment
@@ -274,8 +315,8 @@ def sentences_section(name, params):
             st.caption(t(f"{KEY}.sentence_missing", n=number, words=quoted(missing[:12])))
     labels = unique_labels([f"S{i + 1}: {chart_label(s, 26, show_whitespace=False)}" for i, s in enumerate(sentences)])
     short = [f"S{i + 1}" for i in range(len(sentences))]
-    st.plotly_chart(heatmap(result.similarity, short, labels, colorscale="Viridis",
-                            hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
+    st.plotly_chart(figure("heatmap", values=result.similarity, x_labels=short, y_labels=labels, colorscale="Viridis",
+                           hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
 
 
 @st.fragment
@@ -307,17 +348,16 @@ def context_section(params):
         if matrix is None:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
-            st.plotly_chart(heatmap(matrix, short, labels, zmin=0, zmax=1, colorscale="Viridis",
-                                    title=t(f"{KEY}.context_static_title"), hover_name=t(f"{KEY}.cosine")),
-                            key=f"{KEY}_static_chart")
+            st.plotly_chart(figure("heatmap", values=matrix, x_labels=short, y_labels=labels, zmin=0, zmax=1,
+                                   colorscale="Viridis", title=t(f"{KEY}.context_static_title"),
+                                   hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_static_chart")
     with contextual_column:
-        st.plotly_chart(heatmap(result.similarity[layer], short, labels, zmin=0, zmax=1, colorscale="Viridis",
-                                title=t(f"{KEY}.context_layer_title", layer=layer), hover_name=t(f"{KEY}.cosine")),
-                        key=f"{KEY}_contextual_chart")
-    st.plotly_chart(lines(list(range(layers + 1)), {t(f"{KEY}.context_mean"): result.mean_by_layer,
-                                                    t(f"{KEY}.context_lowest"): result.lowest_by_layer},
-                          x_title=t(f"{KEY}.layer"), y_title=t(f"{KEY}.cosine"), height=280),
-                    key=f"{KEY}_context_lines")
+        st.plotly_chart(figure("heatmap", values=result.similarity[layer], x_labels=short, y_labels=labels, zmin=0,
+                               zmax=1, colorscale="Viridis", title=t(f"{KEY}.context_layer_title", layer=layer),
+                               hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_contextual_chart")
+    series = {t(f"{KEY}.context_mean"): result.mean_by_layer, t(f"{KEY}.context_lowest"): result.lowest_by_layer}
+    st.plotly_chart(figure("lines", x=list(range(layers + 1)), series=series, x_title=t(f"{KEY}.layer"),
+                           y_title=t(f"{KEY}.cosine"), height=280), key=f"{KEY}_context_lines")
 
 
 page_header(KEY)

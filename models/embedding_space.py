@@ -2,7 +2,7 @@
 
 A *space* is just a vocabulary and a matrix with one row per word. It can come from
 word2vec trained in the app or from a pretrained model's token-embedding table; every
-function here works on either, with plain numpy (and torch only to run MiniLM).
+function here works on either, with plain numpy (the contextual part is handed an encoder).
 
 - cosine similarity compares directions: 1 = same direction, 0 = unrelated, -1 = opposite
 - nearest neighbours: the words whose vectors point the most the same way
@@ -108,6 +108,27 @@ def nearest_neighbours(space: WordSpace, word: str, k: int = 10) -> list[tuple[s
     return nearest_to_vector(space, space.vectors[space.index[word]], k, exclude=(word,))
 
 
+def nearest_neighbours_of_many(space: WordSpace, words: list[str], k: int = 10) -> list[list[tuple[str, float]]]:
+    """``nearest_neighbours`` of every word at once: one (n, D) x (D, V) product instead of n
+    passes over the vocabulary. The same words in the same order ([] for an unknown word)."""
+    rows = [space.index.get(word) for word in words]
+    known = [row for row in rows if row is not None]
+    k = min(k, len(space.words) - 1)
+    if k <= 0 or not known:
+        return [[] for _ in words]
+    vectors = space.vectors[known]
+    norms = np.array([[np.linalg.norm(vector)] for vector in vectors])  # row by row, as nearest_neighbours does
+    queries = (vectors / np.where(norms == 0, 1, norms).astype(vectors.dtype)).astype(np.float32)
+    scores = queries @ space.unit.T  # (n, V)
+    scores[np.arange(len(known)), known] = -np.inf  # a word is not its own neighbour
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    found = {}
+    for query, (row, candidates) in enumerate(zip(known, top)):
+        ordered = candidates[np.argsort(-scores[query, candidates], kind="stable")]
+        found[row] = [] if norms[query, 0] == 0 else [(space.words[i], float(scores[query, i])) for i in ordered]
+    return [found.get(row, []) for row in rows]
+
+
 def analogy(space: WordSpace, a: str, b: str, c: str, k: int = 5) -> list[tuple[str, float]]:
     """Answers to "a - b + c" (king - man + woman), the three inputs excluded.
 
@@ -130,24 +151,36 @@ class Projection:
 def pca(vectors: np.ndarray, n_components: int = 2) -> Projection:
     """Project rows onto their top principal directions (centred; signs fixed for stability).
 
-    With fewer points than components the missing axes are zero.
+    With fewer points than components the missing axes are zero. The directions are the top
+    eigenvectors of the smaller of (points x points) and (dimensions x dimensions) products of
+    the centred rows: the same axes an SVD gives, without LAPACK's SVD, whose threads can stall
+    for a second on a busy machine.
     """
     vectors = np.asarray(vectors, dtype=np.float64)
-    n_points = vectors.shape[0]
+    n_points, n_dims = vectors.shape
     centred = vectors - vectors.mean(axis=0, keepdims=True)
     coordinates = np.zeros((n_points, n_components))
     explained = np.zeros(n_components)
     if n_points < 2:
         return Projection(coordinates, explained)
-    u, s, vt = np.linalg.svd(centred, full_matrices=False)
-    kept = min(n_components, len(s))
+    kept = min(n_components, n_points, n_dims)
+    if n_points <= n_dims:
+        values, u = np.linalg.eigh(centred @ centred.T)  # ascending; u: left singular vectors
+        values, u = np.clip(values[::-1][:kept], 0, None), u[:, ::-1][:, :kept]
+        values = np.where(values > values[0] * 1e-12, values, 0)  # rounding noise of an empty axis is 0
+        projected = u * np.sqrt(values)
+        loadings = u.T @ centred  # (kept, D): each axis's direction, times its length
+    else:
+        values, v = np.linalg.eigh(centred.T @ centred)  # v: the directions themselves
+        values, loadings = np.clip(values[::-1][:kept], 0, None), v[:, ::-1][:, :kept].T
+        projected = centred @ loadings.T
     # Make each axis's largest-magnitude loading positive, so the picture does not flip.
-    signs = np.sign(vt[np.arange(kept), np.abs(vt[:kept]).argmax(axis=1)])
+    signs = np.sign(loadings[np.arange(kept), np.abs(loadings).argmax(axis=1)])
     signs[signs == 0] = 1
-    coordinates[:, :kept] = u[:, :kept] * s[:kept] * signs
-    total = float((s**2).sum())
+    coordinates[:, :kept] = projected * signs
+    total = float((centred**2).sum())
     if total > 0:
-        explained[:kept] = s[:kept] ** 2 / total
+        explained[:kept] = values / total
     return Projection(coordinates, explained)
 
 
@@ -244,29 +277,23 @@ class ContextualVectors:
         return self.similarity.min(axis=(1, 2))
 
 
-def contextual_word_vectors(model, tokenizer, sentences: list[str], word: str, max_tokens: int = 64) -> ContextualVectors:
+def contextual_word_vectors(encode, sentences: list[str], word: str) -> ContextualVectors:
     """The vector of ``word`` in each sentence at every layer of a BERT-style encoder.
 
-    ``model`` is a transformers encoder, ``tokenizer`` its fast tokenizer. A word split into
-    several WordPiece tokens is represented by the mean of its pieces. Layer 0 is the
-    embedding output (token + position + segment, normalised), so even there the same word
-    differs slightly by position; the layers after it mix in the context.
+    ``encode(sentence)`` returns each token's character span ((0, 0) for special tokens) and
+    the encoder's hidden states, (layers + 1, T, D) (``models.minilm.BertEncoder.offsets_and_states``).
+    A word split into several WordPiece tokens is represented by the mean of its pieces.
+    Layer 0 is the embedding output (token + position + segment, normalised), so even there
+    the same word differs slightly by position; the layers after it mix in the context.
     """
-    import torch
-
     kept, skipped, per_sentence = [], [], []
     for sentence in sentences:
-        encoded = tokenizer(sentence, return_offsets_mapping=True, truncation=True, max_length=max_tokens,
-                            return_tensors="pt")
-        offsets = [tuple(span) for span in encoded.pop("offset_mapping")[0].tolist()]
+        offsets, states = encode(sentence)
         positions = word_token_positions(offsets, sentence, word)
         if not positions:
             skipped.append(sentence)
             continue
-        with torch.no_grad():
-            output = model(**encoded, output_hidden_states=True)
-        layers = torch.stack(output.hidden_states)[:, 0]  # (layers + 1, T, D)
-        per_sentence.append(layers[:, positions].mean(dim=1).float().cpu().numpy())  # (layers + 1, D)
+        per_sentence.append(np.asarray(states, dtype=np.float32)[:, positions].mean(axis=1))  # (layers + 1, D)
         kept.append(sentence)
     if not per_sentence:
         return ContextualVectors([], skipped, np.zeros((0, 0, 0)), np.zeros((0, 0, 0)))

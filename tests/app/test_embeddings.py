@@ -124,3 +124,30 @@ def test_out_of_vocabulary_is_reported(lang):
     assert at.info
     at.text_input(key=f"{KEY}_context_word").input("zyxwvut").run()
     assert at.info
+
+
+FRESH_VISIT = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=600)
+at.run()
+at.switch_page("app_pages/embeddings.py")
+at.run()
+assert not at.exception, at.exception
+print("transformers" in sys.modules, len(at.get("plotly_chart")))
+"""
+
+
+def test_the_page_draws_everything_without_importing_transformers():
+    """MiniLM's table and encoder are read from its files: importing transformers' BERT alone takes
+    seconds, which kept this page's first visit over budget."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.app.conftest import APP, REPO
+
+    done = subprocess.run([sys.executable, "-c", FRESH_VISIT, APP], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["False", "8"]  # every chart, the contextual ones included

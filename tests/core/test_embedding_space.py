@@ -1,12 +1,14 @@
-"""Embedding-space maths, cross-checked against gensim, scipy and scikit-learn."""
+"""Embedding-space maths, cross-checked against gensim, scipy and scikit-learn; MiniLM read from
+its files (table, vocabulary, encoder) cross-checked against the transformers model."""
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
 from models.embedding_space import (
-    WordSpace, analogy, attribute_axis, contextual_word_vectors, cosine_matrix, nearest_neighbours, pca,
-    sentence_vectors, static_word_similarity, table_space, tokenize_words, word_token_positions,
+    WordSpace, analogy, attribute_axis, contextual_word_vectors, cosine_matrix, nearest_neighbours,
+    nearest_neighbours_of_many, pca, sentence_vectors, static_word_similarity, table_space, tokenize_words,
+    word_token_positions,
 )
 
 RNG = np.random.default_rng(0)
@@ -45,6 +47,26 @@ def test_nearest_neighbours_equal_gensim(space, keyed_vectors):
         np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
 
 
+def test_neighbours_of_many_equal_one_by_one(space):
+    words = ["w3", "zzz", "w0", "w3", "w150"]  # an unknown word and a repeat among them
+    for k in (0, 1, 7, 199, 500):
+        together = nearest_neighbours_of_many(space, words, k)
+        alone = [nearest_neighbours(space, word, k) for word in words]
+        assert [[w for w, _ in found] for found in together] == [[w for w, _ in found] for found in alone]
+        for a, b in zip(together, alone):
+            np.testing.assert_allclose([s for _, s in a], [s for _, s in b], rtol=1e-6, atol=1e-7)
+    assert len(nearest_neighbours_of_many(space, ["w1"], 500)[0]) == len(space.words) - 1
+    assert nearest_neighbours_of_many(space, [], 5) == []
+
+
+def test_neighbours_of_many_skip_a_zero_vector():
+    vectors = RNG.standard_normal((4, 3)).astype(np.float32)
+    vectors[1] = 0
+    zero = WordSpace(("a", "b", "c", "d"), vectors)
+    assert nearest_neighbours_of_many(zero, ["b", "a"], 2) == [nearest_neighbours(zero, "b", 2), nearest_neighbours(zero, "a", 2)]
+    assert nearest_neighbours_of_many(zero, ["b"], 2) == [[]]
+
+
 def test_analogy_equals_gensim_and_excludes_inputs(space, keyed_vectors):
     for a, b, c in (("w1", "w2", "w3"), ("w10", "w50", "w120")):
         ours = [w for w, _ in analogy(space, a, b, c, k=6)]
@@ -67,12 +89,13 @@ def test_out_of_vocabulary_gives_empty_results(space):
     assert static_word_similarity(space, ["a", "b"], "zzz") is None
 
 
-def test_pca_equals_scikit_learn():
+@pytest.mark.parametrize("shape", [(30, 10), (12, 40), (60, 384)])  # more points than dimensions, and fewer
+def test_pca_equals_scikit_learn(shape):
     decomposition = pytest.importorskip("sklearn.decomposition")
-    vectors = RNG.standard_normal((30, 10))
+    vectors = RNG.standard_normal(shape)
     for n in (2, 3):
         ours = pca(vectors, n)
-        reference = decomposition.PCA(n_components=n).fit(vectors)
+        reference = decomposition.PCA(n_components=n, svd_solver="full").fit(vectors)
         theirs = reference.transform(vectors)
         np.testing.assert_allclose(np.abs(ours.coordinates), np.abs(theirs), atol=1e-9)
         np.testing.assert_allclose(ours.explained, reference.explained_variance_ratio_, atol=1e-9)
@@ -139,21 +162,69 @@ def test_table_space_keeps_whole_words_only():
 def minilm():
     from models.minilm import load_minilm
 
-    loaded = load_minilm()
-    return loaded.model, loaded.tokenizer
+    return load_minilm()
 
 
-def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm):
+@pytest.fixture(scope="module")
+def encoder():
+    from models.minilm import load_bert_encoder
+
+    return load_bert_encoder()
+
+
+def test_table_and_vocabulary_read_from_the_files_equal_the_transformers_model(minilm):
+    from models.minilm import read_embedding_table, read_vocab
+
+    table = read_embedding_table()
+    np.testing.assert_array_equal(table, minilm.model.get_input_embeddings().weight.detach().numpy())
+    assert table.dtype == np.float32 and read_vocab() == minilm.vocab
+    ours = table_space(table, {piece: i for i, piece in enumerate(read_vocab())})
+    theirs = table_space(minilm.embedding_table, minilm.tokenizer.get_vocab())
+    assert ours.words == theirs.words and len(ours.words) > 20000
+    np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+
+
+def test_neighbours_of_many_equal_one_by_one_in_minilm(encoder):
+    from models.minilm import read_embedding_table, read_vocab
+
+    table = table_space(read_embedding_table(), {piece: i for i, piece in enumerate(read_vocab())})
+    words = "dog horse france china one two king queen apple coffee bank river".split()
+    together = nearest_neighbours_of_many(table, words, 5)
+    alone = [nearest_neighbours(table, word, 5) for word in words]
+    assert [[w for w, _ in found] for found in together] == [[w for w, _ in found] for found in alone]
+    np.testing.assert_allclose([s for found in together for _, s in found], [s for found in alone for _, s in found],
+                               rtol=1e-6)
+
+
+SENTENCES = ["We sat on the river bank.", "The muddy bank of the stream.", "She put money in the bank.",
+             "The bank approved the loan.", "No such word here."]
+
+
+def test_bert_encoder_equals_the_transformers_model(minilm, encoder):
     import torch
 
-    model, tokenizer = minilm
-    sentences = ["We sat on the river bank.", "The muddy bank of the stream.",
-                 "She put money in the bank.", "The bank approved the loan.", "No such word here."]
-    result = contextual_word_vectors(model, tokenizer, sentences, "bank")
+    for text in SENTENCES[:2] + ["Don't PANIC: 42 dogs, 猫! café", "", "riverbank " * 80]:
+        ids, offsets = encoder.encode(text, max_tokens=64)
+        expected = minilm.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=64)
+        assert ids == expected["input_ids"] and offsets == [tuple(span) for span in expected["offset_mapping"]]
+        with torch.no_grad():
+            output = minilm.model(input_ids=torch.tensor([ids]), output_hidden_states=True)
+        theirs = torch.stack(output.hidden_states)[:, 0].numpy()
+        ours = encoder.hidden_states(ids)
+        assert ours.shape == theirs.shape == (7, len(ids), 384)
+        np.testing.assert_allclose(ours, theirs, atol=2e-5)
+    assert len(encoder.encode("riverbank " * 80, max_tokens=64)[0]) == 64
+
+
+def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm, encoder):
+    import torch
+
+    model, tokenizer = minilm.model, minilm.tokenizer
+    result = contextual_word_vectors(encoder.offsets_and_states, SENTENCES, "bank")
     assert result.skipped == ["No such word here."]
     layers = model.config.num_hidden_layers + 1
     assert result.vectors.shape == (layers, 4, model.config.hidden_size)
-    encoded = tokenizer(sentences[2], return_tensors="pt")
+    encoded = tokenizer(SENTENCES[2], return_tensors="pt")
     with torch.no_grad():
         last = model(**encoded).last_hidden_state[0]
     position = encoded.input_ids[0].tolist().index(tokenizer.convert_tokens_to_ids("bank"))
@@ -164,6 +235,15 @@ def test_contextual_vectors_match_the_encoder_and_separate_senses(minilm):
     assert same_sense > other_sense
     assert (result.similarity[-1] < 0.999).sum() > 0  # contextual: not all identical
     np.testing.assert_allclose(np.diagonal(result.similarity, axis1=1, axis2=2), 1.0, atol=1e-6)
+
+
+def test_contextual_vectors_average_a_split_word(encoder):
+    sentence = "The riverbank flooded."
+    offsets, states = encoder.offsets_and_states(sentence)
+    positions = word_token_positions(offsets, sentence, "riverbank")
+    assert len(positions) == 2  # "river", "##bank"
+    result = contextual_word_vectors(encoder.offsets_and_states, [sentence, sentence], "riverbank")
+    np.testing.assert_allclose(result.vectors[:, 0], states[:, positions].mean(axis=1), rtol=1e-6)
 
 
 def test_layer_summaries():
