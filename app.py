@@ -8,23 +8,32 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-# Imported here, before any page, so that many students opening pages at once on a fresh server do
-# not race to import them half-way (plotly imports pandas lazily while a page imports it directly:
-# one session then saw "partially initialized module 'pandas'").
-import pandas  # noqa: E402,F401
-import plotly.graph_objects  # noqa: E402,F401
 import streamlit as st  # noqa: E402
 
 from components.i18n import init_language, t  # noqa: E402
+from components.loaders import warm_up_later  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
-from components.settings import sidebar_settings  # noqa: E402
+from components.settings import device_picker, sidebar_settings  # noqa: E402
 from models.device import configure_threads  # noqa: E402
 
+# Nothing here imports torch (1-2 s): the page imports it when it needs it, so its first charts reach
+# the browser, which starts drawing them, while the server is still importing torch.
 ICON = Path(__file__).parent / "assets" / "icon.png"
 st.set_page_config(page_title="Transformer Explainer", page_icon=str(ICON), layout="wide")
 configure_threads()
 init_language()
 navigation = build_navigation()
-sidebar_settings()
+device_slot = sidebar_settings()
 st.sidebar.caption(t("common.sidebar_caption"))
-navigation.run()
+# Imported here, before any page, so that many students opening pages at once on a fresh server do
+# not race to import them half-way (plotly imports pandas lazily while a page imports it directly:
+# one session then saw "partially initialized module 'pandas'"). After the sidebar, so the browser
+# draws the sidebar while the server imports pandas.
+import pandas  # noqa: E402,F401
+import plotly.graph_objects  # noqa: E402,F401
+
+try:
+    navigation.run()
+finally:
+    device_picker(device_slot)  # lists the devices torch sees: drawn after the page, in its place in the sidebar
+warm_up_later()  # MiniLM for the attention page, once per server, after the first page is drawn

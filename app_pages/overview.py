@@ -156,8 +156,10 @@ def show_families():
 
 
 page_header(KEY)
-show_pipeline()
-show_timeline()
+pipeline_area = st.container()
+show_timeline()  # needs no model: drawn first, so the browser draws it while the model loads
+with pipeline_area:
+    show_pipeline()
 show_families()
 what_to_notice(KEY)
 next_page_link(KEY)

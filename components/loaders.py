@@ -4,11 +4,25 @@ by a page: run them, read from them, do not train, move or edit them.
 
 The heavy imports (torch models, transformers) happen inside the functions, so importing
 this module is cheap.
+
+``warm_up_later`` loads MiniLM in the background once per server, a few seconds after the
+first page has been drawn: the attention page's first visit would otherwise wait 2-3 s for
+transformers' modelling code to import. Set TRANSFORMER_EXPLAINER_WARM_UP=0 to turn it off
+(e.g. for latency benchmarks, where a background import would compete for the CPU).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+
 import streamlit as st
+
+WARM_UP_VARIABLE = "TRANSFORMER_EXPLAINER_WARM_UP"
+WARM_UP_DELAY_S = 5.0  # after the first page: leave the CPU to the browser drawing it
+_warm_up_lock = threading.Lock()
+_warm_up_timer: threading.Timer | None = None
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -35,3 +49,28 @@ def load_user_model(spec: str, allow_online: bool = False):
     from models.user_model import load_user_model as load
 
     return load(spec, allow_online=allow_online)
+
+
+def _warm_up() -> None:
+    try:
+        load_minilm()
+    except Exception:  # the attention page loads it again and shows the error in context
+        logging.getLogger(__name__).warning("MiniLM warm-up failed", exc_info=True)
+
+
+def warm_up_later(delay_s: float = WARM_UP_DELAY_S) -> bool:
+    """Load MiniLM into the shared cache in a background thread, once per server, ``delay_s``
+    after the first call. Safe with many sessions: the first caller starts the one timer, and a
+    page asking for MiniLM meanwhile waits for the same cached value instead of loading it twice.
+    Returns whether this call started the timer."""
+    global _warm_up_timer
+    if os.environ.get(WARM_UP_VARIABLE, "1") == "0":
+        return False
+    with _warm_up_lock:
+        if _warm_up_timer is not None:
+            return False
+        _warm_up_timer = threading.Timer(delay_s, _warm_up)
+        _warm_up_timer.daemon = True
+        _warm_up_timer.name = "minilm-warm-up"
+        _warm_up_timer.start()
+    return True

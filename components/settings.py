@@ -1,4 +1,10 @@
-"""The shared sidebar: language, compute device and random seed, kept in session state."""
+"""The shared sidebar: language, compute device and random seed, kept in session state.
+
+The device picker needs torch to list the devices, so it is drawn after the page, into a slot
+that keeps its place between the language and the seed: a page that draws charts before it
+uses torch then shows them without waiting for the torch import (1-2 s on a fresh server).
+Until the picker has been drawn once, ``current_device`` reads the picker's default, ``auto``.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,9 @@ SEED_STATE_KEY = "seed"
 DEFAULT_SEED = 0
 
 
-def sidebar_settings() -> None:
-    """Draw the language switch, device picker and seed; values land in session state."""
-    from models.device import available_devices
-
+def sidebar_settings():
+    """Draw the language switch and the seed; values land in session state. Returns the empty
+    slot between them where ``device_picker`` draws the device choice."""
     with st.sidebar:
         st.radio(
             "Language / 语言",
@@ -23,12 +28,7 @@ def sidebar_settings() -> None:
             key=LANGUAGE_STATE_KEY,
             horizontal=True,
         )
-        st.selectbox(
-            t("common.device"),
-            options=["auto", *available_devices()],
-            key=DEVICE_STATE_KEY,
-            help=t("common.device_help"),
-        )
+        device_slot = st.container()
         st.number_input(
             t("common.seed"),
             min_value=0,
@@ -37,6 +37,20 @@ def sidebar_settings() -> None:
             step=1,
             key=SEED_STATE_KEY,
             help=t("common.seed_help"),
+        )
+    return device_slot
+
+
+def device_picker(slot) -> None:
+    """The compute device choice ("auto" first, then what this machine can use), drawn in ``slot``."""
+    from models.device import available_devices
+
+    with slot:
+        st.selectbox(
+            t("common.device"),
+            options=["auto", *available_devices()],
+            key=DEVICE_STATE_KEY,
+            help=t("common.device_help"),
         )
 
 

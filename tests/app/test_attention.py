@@ -141,3 +141,38 @@ def test_long_text_is_capped_with_a_message(lang):
     at.text_area(key="attention_text").input("word " * 4000).run()
     assert_clean(at)
     assert any(str(MAX_TOKENS) in w.value for w in at.warning)
+
+
+def test_minilm_warm_up_starts_once_per_server(monkeypatch):
+    from components import loaders
+
+    monkeypatch.delenv(loaders.WARM_UP_VARIABLE, raising=False)
+    monkeypatch.setattr(loaders, "_warm_up_timer", None)
+    calls = []
+    monkeypatch.setattr(loaders, "_warm_up", lambda: calls.append("loaded"))
+    assert loaders.warm_up_later(0.0) is True
+    assert loaders.warm_up_later(0.0) is False  # a second session does not start another
+    loaders._warm_up_timer.join(10)
+    assert calls == ["loaded"]
+
+
+def test_minilm_warm_up_can_be_turned_off(monkeypatch):
+    from components import loaders
+
+    monkeypatch.setenv(loaders.WARM_UP_VARIABLE, "0")
+    monkeypatch.setattr(loaders, "_warm_up_timer", None)
+    assert loaders.warm_up_later(0.0) is False
+    assert loaders._warm_up_timer is None
+
+
+def test_minilm_warm_up_fills_the_cache_the_page_reads(monkeypatch):
+    import models.minilm
+    from components import loaders
+
+    loaders._warm_up()
+
+    def no_second_load(*args, **kwargs):
+        raise AssertionError("MiniLM was loaded again")
+
+    monkeypatch.setattr(models.minilm, "load_minilm", no_second_load)
+    assert isinstance(loaders.load_minilm(), models.minilm.MiniLM)  # what the page calls

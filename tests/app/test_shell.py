@@ -58,3 +58,43 @@ def test_sidebar_controls_move(lang):
     at.sidebar.radio(key="lang").set_value(other).run()
     assert not at.exception
     assert at.session_state["lang"] == other
+
+
+def sidebar_widget_keys(block) -> list[str]:
+    """Keys of the sidebar's widgets in the order they are shown (containers opened in place)."""
+    keys = []
+    for child in block.children.values():
+        if getattr(child, "key", None):
+            keys.append(child.key)
+        elif hasattr(child, "children"):
+            keys += sidebar_widget_keys(child)
+    return keys
+
+
+def test_sidebar_shows_language_device_seed_in_order(lang):
+    # The device picker is drawn after the page (it needs torch), into a slot kept in its place.
+    at = open_page(PAGES[0].path, lang)
+    assert sidebar_widget_keys(at.sidebar) == ["lang", "device", "seed"]
+
+
+def test_device_choice_is_kept_across_reruns(lang):
+    at = open_page(PAGES[0].path, lang)
+    at.sidebar.selectbox(key="device").set_value("cpu").run()
+    at.run()
+    assert at.sidebar.selectbox(key="device").value == "cpu"
+    assert at.session_state["device"] == "cpu"
+
+
+def test_thread_count_is_set_before_torch_is_imported():
+    # One thread by default; torch alone would take one per core.
+    import os
+    import subprocess
+    import sys
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: one thread is also torch's own default")
+    code = ("import sys; from models.device import configure_threads; configure_threads(); "
+            "assert 'torch' not in sys.modules; import torch; print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={"PATH": os.environ.get("PATH", "")},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
