@@ -11,7 +11,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import streamlit as st  # noqa: E402
 
 from components.i18n import init_language, t  # noqa: E402
-from components.loaders import warm_up_later  # noqa: E402
+from components.loaders import freeze_loaded_objects, warm_up_later  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.settings import device_picker, sidebar_settings  # noqa: E402
 from models.device import configure_threads  # noqa: E402
@@ -37,3 +37,4 @@ try:
 finally:
     device_picker(device_slot)  # lists the devices torch sees: drawn after the page, in its place in the sidebar
 warm_up_later()  # MiniLM for the attention page, once per server, after the first page is drawn
+freeze_loaded_objects()  # once per server: what the first page imported stays out of later full collections

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.embedding_figures import axis_strip, projection_scatter, similarity_bars
+from components.figure_cache import cached_figure
 from components.figures import heatmap, lines
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
@@ -120,18 +121,6 @@ def analogies(name: str, params: tuple, a: str, b: str, c: str):
     return analogy(space_for(name, params), a, b, c, k=8)
 
 
-FIGURES = {"bars": similarity_bars, "map": projection_scatter, "axis": axis_strip, "heatmap": heatmap, "lines": lines}
-
-
-@st.cache_resource(max_entries=128, show_spinner=False)
-def figure(kind: str, **arguments):
-    """``FIGURES[kind](**arguments)``, built once per distinct input (labels, numbers and the
-    translated words shown) and shared: st.plotly_chart copies a figure and never changes it, and
-    building one costs more than the rest of a rerun of this page. (Arguments by name: Streamlit
-    looks up the signature again for every positional argument of a cached call.)"""
-    return FIGURES[kind](**arguments)
-
-
 def quoted(words) -> str:
     return ", ".join(escape_markdown(w) for w in words)
 
@@ -213,7 +202,7 @@ def projection_section(name, params):
             return
         group_names = [t(f"{KEY}.group_{g}") for g in groups] + [t(f"{KEY}.group_own"), t(f"{KEY}.group_neighbours")]
         axis_titles = [t(f"{KEY}.pc_axis", n=i + 1, share=result.explained[i]) for i in range(dims)]
-        st.plotly_chart(figure("map", coordinates=result.coordinates, labels=[chart_label(w) for w in words],
+        st.plotly_chart(cached_figure(projection_scatter, coordinates=result.coordinates, labels=[chart_label(w) for w in words],
                                groups=group_of, group_names=group_names, axis_titles=axis_titles),
                         key=f"{KEY}_projection_chart")
 
@@ -237,7 +226,7 @@ def neighbours_section(name, params):
         elif not found:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
-            st.plotly_chart(figure("bars", words=[chart_label(w) for w, _ in found], scores=[s for _, s in found],
+            st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in found], scores=[s for _, s in found],
                                    x_title=t(f"{KEY}.cosine")), key=f"{KEY}_neighbours_chart")
     with right:
         st.subheader(t(f"{KEY}.analogy_title"))
@@ -257,7 +246,7 @@ def neighbours_section(name, params):
             st.warning(t(f"{KEY}.out_of_vocabulary", word=quoted(missing)))
             return
         answers = analogies(name, params, first, second, third)
-        st.plotly_chart(figure("bars", words=[chart_label(w) for w, _ in answers], scores=[s for _, s in answers],
+        st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in answers], scores=[s for _, s in answers],
                                x_title=t(f"{KEY}.cosine"), colour="#2a9d8f"), key=f"{KEY}_analogy_chart")
 
 
@@ -292,7 +281,7 @@ def axis_section(name, params):
     kinds = [0] * len(result.left_used) + [1] * len(result.right_used) + [2] * len(result.words)
     kind_names = [t(f"{KEY}.axis_left_row"), t(f"{KEY}.axis_right_row"), t(f"{KEY}.axis_words_row")]
     positions = [*result.left_positions, *result.right_positions, *result.positions]
-    st.plotly_chart(figure("axis", positions=positions, labels=labels, kinds=kinds, kind_names=kind_names,
+    st.plotly_chart(cached_figure(axis_strip, positions=positions, labels=labels, kinds=kinds, kind_names=kind_names,
                            left_name=chart_label(" ".join(result.left_used), 40, show_whitespace=False),
                            right_name=chart_label(" ".join(result.right_used), 40, show_whitespace=False),
                            x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
@@ -315,7 +304,7 @@ def sentences_section(name, params):
             st.caption(t(f"{KEY}.sentence_missing", n=number, words=quoted(missing[:12])))
     labels = unique_labels([f"S{i + 1}: {chart_label(s, 26, show_whitespace=False)}" for i, s in enumerate(sentences)])
     short = [f"S{i + 1}" for i in range(len(sentences))]
-    st.plotly_chart(figure("heatmap", values=result.similarity, x_labels=short, y_labels=labels, colorscale="Viridis",
+    st.plotly_chart(cached_figure(heatmap, values=result.similarity, x_labels=short, y_labels=labels, colorscale="Viridis",
                            hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
 
 
@@ -348,15 +337,15 @@ def context_section(params):
         if matrix is None:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
-            st.plotly_chart(figure("heatmap", values=matrix, x_labels=short, y_labels=labels, zmin=0, zmax=1,
+            st.plotly_chart(cached_figure(heatmap, values=matrix, x_labels=short, y_labels=labels, zmin=0, zmax=1,
                                    colorscale="Viridis", title=t(f"{KEY}.context_static_title"),
                                    hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_static_chart")
     with contextual_column:
-        st.plotly_chart(figure("heatmap", values=result.similarity[layer], x_labels=short, y_labels=labels, zmin=0,
+        st.plotly_chart(cached_figure(heatmap, values=result.similarity[layer], x_labels=short, y_labels=labels, zmin=0,
                                zmax=1, colorscale="Viridis", title=t(f"{KEY}.context_layer_title", layer=layer),
                                hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_contextual_chart")
     series = {t(f"{KEY}.context_mean"): result.mean_by_layer, t(f"{KEY}.context_lowest"): result.lowest_by_layer}
-    st.plotly_chart(figure("lines", x=list(range(layers + 1)), series=series, x_title=t(f"{KEY}.layer"),
+    st.plotly_chart(cached_figure(lines, x=list(range(layers + 1)), series=series, x_title=t(f"{KEY}.layer"),
                            y_title=t(f"{KEY}.cosine"), height=280), key=f"{KEY}_context_lines")
 
 

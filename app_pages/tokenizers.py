@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.chips import token_chips
+from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
@@ -23,18 +24,11 @@ D_MODELS = (64, 128, 256, 512, 768, 1024, 2048, 4096)
 CONTEXTS = (128, 512, 1024, 2048, 4096, 8192)
 CHIP_CYCLE = (0, 1, 2, 3, 5)  # chip colours for ordinary tokens; 4 (red) is kept for unknown ones
 UNKNOWN_TOKENS = {tk.UNKNOWN, tk.UNIGRAM_UNKNOWN}
-FIGURES = {"token_count_bars": token_count_bars, "merge_curve": merge_curve, "vocab_tradeoff": vocab_tradeoff}
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def tokenized(kind: str, text: str, vocab_size: int) -> tk.Tokenized:
     return tk.tokenize(kind, text, vocab_size)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def figure(builder: str, *args, **kwargs):
-    """Plotly figures are slow to build and never changed after, so each one is built once per input."""
-    return FIGURES[builder](*args, **kwargs)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -167,8 +161,8 @@ def comparison(text: str, results: list[tuple[str, tk.Tokenized]]) -> None:
         }), hide_index=True, key=f"{KEY}_compare_table",
             column_config={t(f"{KEY}.col_vocab"): st.column_config.NumberColumn(format="localized")})
     with chart_column:
-        st.plotly_chart(figure(
-            "token_count_bars",
+        st.plotly_chart(cached_figure(
+            token_count_bars,
             [chart_label(name, 30, show_whitespace=False) for name in names], [r.n_tokens for _, r in results],
             [r.chars_per_token for _, r in results], title=t(f"{KEY}.chart_title"), x_title=t(f"{KEY}.col_tokens"),
             hover_tokens=t(f"{KEY}.col_tokens"), hover_ratio=t(f"{KEY}.col_ratio"),
@@ -202,7 +196,7 @@ def bpe_step_through() -> None:
     chart_column, table_column = st.columns([3, 2])
     with chart_column:
         counts = [len(trace.tokens_at(i)) for i in range(len(trace.steps) + 1)]
-        st.plotly_chart(figure("merge_curve", counts, step, title=t(f"{KEY}.bpe_curve_title"), x_title=t(f"{KEY}.bpe_axis_merges"),
+        st.plotly_chart(cached_figure(merge_curve, counts, step, title=t(f"{KEY}.bpe_curve_title"), x_title=t(f"{KEY}.bpe_axis_merges"),
                                     y_title=t(f"{KEY}.bpe_axis_tokens"), current_name=t(f"{KEY}.bpe_current")),
                         key=f"{KEY}_bpe_chart")
     with table_column:
@@ -241,8 +235,8 @@ def tradeoff_section(text: str) -> None:
         tokens = {kind_name(kind): [p.heldout_tokens for p in series] for kind, series in by_kind.items()}
         tokens_title = t(f"{KEY}.tradeoff_heldout_title", n=points[0].heldout_chars)
     parameters = [tk.embedding_parameters(size, d_model) / 1e6 for size in sizes]
-    st.plotly_chart(figure(
-        "vocab_tradeoff",
+    st.plotly_chart(cached_figure(
+        vocab_tradeoff,
         sizes, tokens, parameters, tokens_title=tokens_title,
         parameters_title=t(f"{KEY}.tradeoff_params_title", d=d_model), x_title=t(f"{KEY}.axis_vocab"),
         tokens_axis=t(f"{KEY}.col_tokens"), parameters_axis=t(f"{KEY}.axis_params"),

@@ -13,6 +13,7 @@ transformers' modelling code to import. Set TRANSFORMER_EXPLAINER_WARM_UP=0 to t
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -54,6 +55,7 @@ def load_user_model(spec: str, allow_online: bool = False):
 def _warm_up() -> None:
     try:
         load_minilm()
+        gc.freeze()  # transformers' modules and MiniLM, as after the first page
     except Exception:  # the attention page loads it again and shows the error in context
         logging.getLogger(__name__).warning("MiniLM warm-up failed", exc_info=True)
 
@@ -74,3 +76,13 @@ def warm_up_later(delay_s: float = WARM_UP_DELAY_S) -> bool:
         _warm_up_timer.name = "minilm-warm-up"
         _warm_up_timer.start()
     return True
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_loaded_objects() -> None:
+    """Move every object alive now (imported modules, cached models) out of the garbage collector's
+    reach. With torch, plotly and pandas loaded about 270,000 objects live for the whole server, and
+    each full collection walked them all (0.3-0.8 s on this 2-core machine), landing on a random
+    student's rerun. Objects created later are collected as usual. Cached, so it runs once per server
+(after the first page); the MiniLM warm-up freezes once more when it has loaded."""
+    gc.freeze()
