@@ -211,6 +211,8 @@ def measure_latency(quick: bool) -> dict:
     """Per page: list of (key, ms) for warm reruns after a control moved, plus the largest chart bytes."""
     results = {}
     max_widgets = 4 if quick else 40
+    # No background MiniLM load a few seconds in: it would compete for the CPU with the reruns timed here.
+    os.environ.setdefault("TRANSFORMER_EXPLAINER_WARM_UP", "0")
     for spec in pages():
         at = open_page(spec.path)
         payload, payload_source = largest_chart_bytes(at), "defaults"
