@@ -281,6 +281,10 @@ def tiny_models() -> None:
     if runs["2017"] is None:
         st.info(t("common.empty_text"))
         return
+    if runs["2024"].prompt_cut:  # both models share one tokenizer and one context length, so both cut the same
+        bundle = load_tiny_gpt("2024")
+        st.caption(t(f"{KEY}.prompt_cut", cut=runs["2024"].prompt_cut, kept=lab.prompt_room(bundle),
+                     context=bundle.config.block_size))
     for column, style in zip(st.columns(2), lab.STYLES):
         text = runs[style].text(load_tiny_gpt(style), max_new_tokens, sampled=sampled)
         with column, st.container(border=True):

@@ -387,11 +387,20 @@ SAMPLED = dict(temperature=0.8, top_k=50)  # the "sampled" setting, as in eval.j
 
 
 WRITE_STEP = 8  # continuations are written in lengths that are multiples of this
+MAX_NEW_TOKENS = 60  # the longest continuation the page asks for
 
 
 def written_length(new_tokens: int) -> int:
     """``new_tokens`` rounded up to a multiple of WRITE_STEP: one run serves its neighbours."""
     return -(-new_tokens // WRITE_STEP) * WRITE_STEP
+
+
+def prompt_room(bundle) -> int:
+    """How many prompt tokens a run keeps: the last ones, leaving the context room for the longest
+    continuation, so every step reads the KV cache (a prompt past the context would recompute the
+    whole window at every step, ~40x slower). The same for every length, so a longer run still
+    begins with a shorter one."""
+    return bundle.config.block_size - written_length(MAX_NEW_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -400,6 +409,7 @@ class WrittenIds:
 
     greedy: list[int]
     sampled: list[int]  # SAMPLED settings, generator seeded by the seed given
+    prompt_cut: int = 0  # prompt tokens dropped from the front (prompt_room)
 
     def text(self, bundle, n: int, *, sampled: bool) -> str:
         """The first ``n`` new tokens as text: the first n tokens of a longer run are exactly
@@ -410,14 +420,16 @@ class WrittenIds:
 def write_both(bundle, prompt: str, new_tokens: int, *, seed: int) -> WrittenIds | None:
     """The greedy and the sampled continuation of ``prompt`` by a bundled model
     (models.tiny_gpt.TinyGPT), written together: one forward pass per position for both
-    rows (GPT.generate_rows). None when the prompt has no tokens."""
+    rows (GPT.generate_rows). The prompt keeps its last ``prompt_room`` tokens. None when
+    the prompt has no tokens."""
     ids = bundle.encode(prompt)
     if not ids:
         return None
+    cut = max(0, len(ids) - prompt_room(bundle))
     generator = torch.Generator(device=bundle.device).manual_seed(seed)
-    rows = bundle.model.generate_rows(bundle.as_tensor(ids), new_tokens, [0.0, SAMPLED["temperature"]],
+    rows = bundle.model.generate_rows(bundle.as_tensor(ids[cut:]), new_tokens, [0.0, SAMPLED["temperature"]],
                                       top_k=SAMPLED["top_k"], generators=[None, generator])
-    return WrittenIds(greedy=rows[0].tolist(), sampled=rows[1].tolist())
+    return WrittenIds(greedy=rows[0].tolist(), sampled=rows[1].tolist(), prompt_cut=cut)
 
 
 def continuation(bundle, prompt: str, max_new_tokens: int, *, sampled: bool, seed: int) -> str | None:

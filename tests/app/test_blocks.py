@@ -176,3 +176,22 @@ def t_empty() -> str:
     from components.i18n import translate
 
     return translate("common.empty_text", "en")
+
+
+@pytest.mark.skipif(not TRAINED, reason="the tiny models have not been trained yet")
+def test_a_prompt_past_the_context_is_cut_with_a_note(lang):
+    from components.i18n import translate
+    from components.loaders import load_tiny_gpt
+
+    bundle = load_tiny_gpt("2024")
+    at = open_page(PAGE, lang)
+    at.slider(key=f"{KEY}_new_tokens").set_value(5).run()
+    note = translate(f"{KEY}.prompt_cut", lang, cut=0, kept=0, context=0).split("0")[0]
+    assert not any(caption.value.startswith(note) for caption in at.caption)  # the default prompt fits
+    prompt = "城市的历史很长。" * 40  # about 3 byte-level tokens per character: past the 256-token context
+    at.text_input(key=f"{KEY}_prompt").input(prompt).run()
+    assert_clean(at)
+    cut = len(bundle.encode(prompt)) - lab.prompt_room(bundle)
+    expected = translate(f"{KEY}.prompt_cut", lang, cut=cut, kept=lab.prompt_room(bundle),
+                         context=bundle.config.block_size)
+    assert cut > 0 and expected in [caption.value for caption in at.caption]

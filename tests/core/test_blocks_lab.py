@@ -264,13 +264,33 @@ def test_rope_degrees_per_position():
 
 @pytest.mark.parametrize("prompt", ["The city is", "Water", "word " * 300])  # the last runs past the context
 def test_both_ways_written_together_match_one_row_at_a_time(bundles, prompt):
-    """write_both (greedy and sampled rows in one batch) against TinyGPT.continue_text (one row per call)."""
+    """write_both (greedy and sampled rows in one batch) against GPT.generate (one row per call)
+    on the prompt's last prompt_room tokens."""
     for style, bundle in bundles.items():
         written = lab.write_both(bundle, prompt, 12, seed=5)
-        greedy = bundle.continue_text(prompt, 12, temperature=0.0)
-        sampled = bundle.continue_text(prompt, 12, **lab.SAMPLED, generator=torch.Generator().manual_seed(5))
-        assert written.text(bundle, 12, sampled=False) == greedy, style
-        assert written.text(bundle, 12, sampled=True) == sampled, style
+        kept = bundle.encode(prompt)[-lab.prompt_room(bundle):]
+        greedy = bundle.generate_ids(kept, 12, temperature=0.0)[len(kept):]
+        sampled = bundle.generate_ids(kept, 12, **lab.SAMPLED, generator=torch.Generator().manual_seed(5))[len(kept):]
+        assert written.greedy == greedy, style
+        assert written.sampled == sampled, style
+        assert written.prompt_cut == len(bundle.encode(prompt)) - len(kept), style
+
+
+def test_short_prompts_are_not_cut_and_match_continue_text(bundles):
+    bundle = bundles["2024"]
+    written = lab.write_both(bundle, "The city is", 12, seed=5)
+    assert written.prompt_cut == 0
+    assert written.text(bundle, 12, sampled=False) == bundle.continue_text("The city is", 12, temperature=0.0)
+
+
+def test_a_prompt_past_the_context_is_cut_so_the_run_fits_the_cache(bundles):
+    bundle = bundles["2017"]
+    room = lab.prompt_room(bundle)
+    assert room + lab.written_length(lab.MAX_NEW_TOKENS) == bundle.config.block_size
+    prompt = "注意力 🙂 " * 200
+    written = lab.write_both(bundle, prompt, lab.written_length(lab.MAX_NEW_TOKENS), seed=1)
+    assert written.prompt_cut == len(bundle.encode(prompt)) - room > 0
+    assert len(written.greedy) == len(written.sampled) == lab.written_length(lab.MAX_NEW_TOKENS)
 
 
 def test_a_longer_run_begins_with_the_shorter_one(bundles):
