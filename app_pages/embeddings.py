@@ -16,7 +16,9 @@ from models.embedding_space import (
     analogy, attribute_axis, nearest_neighbours, nearest_neighbours_of_many, pca, sentence_vectors,
     static_word_similarity, table_space, tokenize_words,
 )
-from models.word2vec import ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec
+from models.word2vec import (
+    ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec, within_budget,
+)
 
 KEY = "embeddings"
 SPACES = ("word2vec", "minilm")
@@ -139,8 +141,6 @@ def training():
         min_count = min_count.slider(t(f"{KEY}.min_count"), 1, 50, 5, key=f"{KEY}_min_count",
                                      help=t(f"{KEY}.min_count_help"))
         if st.form_submit_button(t(f"{KEY}.train_button"), key=f"{KEY}_train", type="primary"):
-            from models.word2vec import within_budget
-
             asked = Word2VecParams(vector_size, window, architecture, epochs, min_count, current_seed())
             allowed = within_budget(asked)
             if allowed != asked:
@@ -202,8 +202,9 @@ def projection_section(name, params):
             return
         group_names = [t(f"{KEY}.group_{g}") for g in groups] + [t(f"{KEY}.group_own"), t(f"{KEY}.group_neighbours")]
         axis_titles = [t(f"{KEY}.pc_axis", n=i + 1, share=result.explained[i]) for i in range(dims)]
-        st.plotly_chart(cached_figure(projection_scatter, coordinates=result.coordinates, labels=[chart_label(w) for w in words],
-                               groups=group_of, group_names=group_names, axis_titles=axis_titles),
+        st.plotly_chart(cached_figure(projection_scatter, coordinates=result.coordinates,
+                                      labels=[chart_label(w) for w in words], groups=group_of,
+                                      group_names=group_names, axis_titles=axis_titles),
                         key=f"{KEY}_projection_chart")
 
 
@@ -226,8 +227,9 @@ def neighbours_section(name, params):
         elif not found:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
-            st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in found], scores=[s for _, s in found],
-                                   x_title=t(f"{KEY}.cosine")), key=f"{KEY}_neighbours_chart")
+            st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in found],
+                                          scores=[s for _, s in found], x_title=t(f"{KEY}.cosine")),
+                            key=f"{KEY}_neighbours_chart")
     with right:
         st.subheader(t(f"{KEY}.analogy_title"))
         st.markdown(t(f"{KEY}.analogy_explain"))
@@ -246,8 +248,9 @@ def neighbours_section(name, params):
             st.warning(t(f"{KEY}.out_of_vocabulary", word=quoted(missing)))
             return
         answers = analogies(name, params, first, second, third)
-        st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in answers], scores=[s for _, s in answers],
-                               x_title=t(f"{KEY}.cosine"), colour="#2a9d8f"), key=f"{KEY}_analogy_chart")
+        st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in answers],
+                                      scores=[s for _, s in answers], x_title=t(f"{KEY}.cosine"), colour="#2a9d8f"),
+                        key=f"{KEY}_analogy_chart")
 
 
 def set_axis_preset():
@@ -282,9 +285,9 @@ def axis_section(name, params):
     kind_names = [t(f"{KEY}.axis_left_row"), t(f"{KEY}.axis_right_row"), t(f"{KEY}.axis_words_row")]
     positions = [*result.left_positions, *result.right_positions, *result.positions]
     st.plotly_chart(cached_figure(axis_strip, positions=positions, labels=labels, kinds=kinds, kind_names=kind_names,
-                           left_name=chart_label(" ".join(result.left_used), 40, show_whitespace=False),
-                           right_name=chart_label(" ".join(result.right_used), 40, show_whitespace=False),
-                           x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
+                                  left_name=chart_label(" ".join(result.left_used), 40, show_whitespace=False),
+                                  right_name=chart_label(" ".join(result.right_used), 40, show_whitespace=False),
+                                  x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
 
 
 @st.fragment
@@ -304,8 +307,8 @@ def sentences_section(name, params):
             st.caption(t(f"{KEY}.sentence_missing", n=number, words=quoted(missing[:12])))
     labels = unique_labels([f"S{i + 1}: {chart_label(s, 26, show_whitespace=False)}" for i, s in enumerate(sentences)])
     short = [f"S{i + 1}" for i in range(len(sentences))]
-    st.plotly_chart(cached_figure(heatmap, values=result.similarity, x_labels=short, y_labels=labels, colorscale="Viridis",
-                           hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
+    st.plotly_chart(cached_figure(heatmap, values=result.similarity, x_labels=short, y_labels=labels,
+                                  colorscale="Viridis", hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
 
 
 @st.fragment
@@ -338,15 +341,16 @@ def context_section(params):
             st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
         else:
             st.plotly_chart(cached_figure(heatmap, values=matrix, x_labels=short, y_labels=labels, zmin=0, zmax=1,
-                                   colorscale="Viridis", title=t(f"{KEY}.context_static_title"),
-                                   hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_static_chart")
+                                          colorscale="Viridis", title=t(f"{KEY}.context_static_title"),
+                                          hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_static_chart")
     with contextual_column:
-        st.plotly_chart(cached_figure(heatmap, values=result.similarity[layer], x_labels=short, y_labels=labels, zmin=0,
-                               zmax=1, colorscale="Viridis", title=t(f"{KEY}.context_layer_title", layer=layer),
-                               hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_contextual_chart")
+        st.plotly_chart(cached_figure(heatmap, values=result.similarity[layer], x_labels=short, y_labels=labels,
+                                      zmin=0, zmax=1, colorscale="Viridis",
+                                      title=t(f"{KEY}.context_layer_title", layer=layer),
+                                      hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_contextual_chart")
     series = {t(f"{KEY}.context_mean"): result.mean_by_layer, t(f"{KEY}.context_lowest"): result.lowest_by_layer}
     st.plotly_chart(cached_figure(lines, x=list(range(layers + 1)), series=series, x_title=t(f"{KEY}.layer"),
-                           y_title=t(f"{KEY}.cosine"), height=280), key=f"{KEY}_context_lines")
+                                  y_title=t(f"{KEY}.cosine"), height=280), key=f"{KEY}_context_lines")
 
 
 page_header(KEY)

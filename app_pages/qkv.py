@@ -203,13 +203,14 @@ def show_heads(lab, labels):
                                      group_widths=[lab.head_dim, None], x_title=feature),
                         key=f"{KEY}_concat_chart")
     with wo_column:
+        factor = weight_block(lab)
         st.plotly_chart(side_by_side([(t(f"{KEY}.wo_title", rows=lab.w_o.shape[0], cols=lab.w_o.shape[1]),
                                        lab.w_o, columns)], columns, hover_name=hover, x_title=t(f"{KEY}.out_axis"),
                                      y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150),
-                                     max_side=MAX_SIDE, block_hover=t(f"{KEY}.block_hover", f=weight_block(lab))),
+                                     max_side=MAX_SIDE, block_hover=t(f"{KEY}.block_hover", f=factor)),
                         key=f"{KEY}_wo_chart")
-        if weight_block(lab) > 1:
-            st.caption(t(f"{KEY}.wo_block_caption", f=weight_block(lab)))
+        if factor > 1:
+            st.caption(t(f"{KEY}.wo_block_caption", f=factor))
 
 
 page_header(KEY)

@@ -11,8 +11,8 @@ from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_device, current_seed
 from components.sparse_figures import mask_figure, pattern_gallery, reach_figure, timing_figure
 from components.text import capped_text
-from models.sparse_lab import (PATTERN_USES, PATTERNS, TIMING_LENGTHS_CPU, TIMING_LENGTHS_GPU, PatternSettings,
-                               pattern_view, reach_mask)
+from models.sparse_lab import (FLEX_BUDGET_S, PATTERN_USES, PATTERNS, TIMING_LENGTHS_CPU, TIMING_LENGTHS_GPU,
+                               PatternSettings, pattern_view, reach_mask)
 
 KEY = "sparse"
 MAX_LAYERS = 8
@@ -170,8 +170,6 @@ def timing_section(settings):
     st.dataframe(table, hide_index=True, key=f"{KEY}_timing_table")
     skipped = [r.length for r in rows if r.flex_skipped]
     if skipped:
-        from models.sparse_lab import FLEX_BUDGET_S
-
         st.info(t(f"{KEY}.flex_capped", lengths=", ".join(map(str, skipped)), seconds=FLEX_BUDGET_S))
     last = rows[-1]
     st.markdown(t(f"{KEY}.timing_summary", T=last.length, dense=last.dense_ms, sparse=last.block_sparse_ms,

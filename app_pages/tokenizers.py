@@ -196,8 +196,9 @@ def bpe_step_through() -> None:
     chart_column, table_column = st.columns([3, 2])
     with chart_column:
         counts = [len(trace.tokens_at(i)) for i in range(len(trace.steps) + 1)]
-        st.plotly_chart(cached_figure(merge_curve, counts, step, title=t(f"{KEY}.bpe_curve_title"), x_title=t(f"{KEY}.bpe_axis_merges"),
-                                    y_title=t(f"{KEY}.bpe_axis_tokens"), current_name=t(f"{KEY}.bpe_current")),
+        st.plotly_chart(cached_figure(merge_curve, counts, step, title=t(f"{KEY}.bpe_curve_title"),
+                                      x_title=t(f"{KEY}.bpe_axis_merges"), y_title=t(f"{KEY}.bpe_axis_tokens"),
+                                      current_name=t(f"{KEY}.bpe_current")),
                         key=f"{KEY}_bpe_chart")
     with table_column:
         done = trace.steps[:step]

@@ -84,5 +84,5 @@ def freeze_loaded_objects() -> None:
     reach. With torch, plotly and pandas loaded about 270,000 objects live for the whole server, and
     each full collection walked them all (0.3-0.8 s on this 2-core machine), landing on a random
     student's rerun. Objects created later are collected as usual. Cached, so it runs once per server
-(after the first page); the MiniLM warm-up freezes once more when it has loaded."""
+    (after the first page); the MiniLM warm-up freezes once more when it has loaded."""
     gc.freeze()

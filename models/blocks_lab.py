@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from models import params
 from models.gpt import GPT, GPTConfig
 from models.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
+from models.sampling_lab import written_length
 from models.seeding import seeded
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "tinygpt"
@@ -386,13 +387,7 @@ def heldout_report(asset_dir: Path = ASSET_DIR) -> HeldoutReport | None:
 SAMPLED = dict(temperature=0.8, top_k=50)  # the "sampled" setting, as in eval.json
 
 
-WRITE_STEP = 8  # continuations are written in lengths that are multiples of this
 MAX_NEW_TOKENS = 60  # the longest continuation the page asks for
-
-
-def written_length(new_tokens: int) -> int:
-    """``new_tokens`` rounded up to a multiple of WRITE_STEP: one run serves its neighbours."""
-    return -(-new_tokens // WRITE_STEP) * WRITE_STEP
 
 
 def prompt_room(bundle) -> int:

@@ -341,8 +341,9 @@ WRITE_STEP = 8  # continuations are written in lengths that are multiples of thi
 
 def written_length(new_tokens: int) -> int:
     """How many tokens to write so that ``new_tokens`` and its neighbours share one run:
-    ``new_tokens`` rounded up to a multiple of WRITE_STEP (at most MAX_NEW_TOKENS)."""
-    return min(MAX_NEW_TOKENS, -(-new_tokens // WRITE_STEP) * WRITE_STEP)
+    ``new_tokens`` rounded up to a multiple of WRITE_STEP (MAX_NEW_TOKENS is one, so the
+    rounded length stays within it). The blocks page writes its continuations the same way."""
+    return -(-new_tokens // WRITE_STEP) * WRITE_STEP
 
 
 def first_tokens(model: LanguageModel, written: list[Continuation], temperatures: list[float],
