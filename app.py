@@ -14,7 +14,7 @@ from components.i18n import init_language, t  # noqa: E402
 from components.loaders import freeze_loaded_objects, warm_up_later  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.settings import device_picker, sidebar_settings  # noqa: E402
-from models.device import configure_threads  # noqa: E402
+from models.core.device import configure_threads  # noqa: E402
 
 # Nothing here imports torch (1-2 s): the page imports it when it needs it, so its first charts reach
 # the browser, which starts drawing them, while the server is still importing torch.

@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from components.attention_figures import all_heads_grid, closeup_heatmap, head_view
+from components.figures.attention import all_heads_grid, closeup_heatmap, head_view
 from components.chips import token_chips
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_minilm, load_tiny_gpt
 from components.model_picker import error_text, user_model_picker
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
-from models.attention_views import (AVERAGE, MAX_TOKENS, default_query, from_model_run, run_tiny_gpt, shown_grid,
+from models.labs.attention import (AVERAGE, MAX_TOKENS, default_query, from_model_run, run_tiny_gpt, shown_grid,
                                     shown_matrix, top_links, visible_keys)
-from models.user_model import UserModelError
+from models.pretrained.user_model import UserModelError
 
 KEY = "attention"
 MODELS = ("minilm", "tiny_gpt_2024", "tiny_gpt_2017", "user")

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from components.figures import heatmap
+from components.figures.shared import heatmap
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.text import capped_text, chart_label, unique_labels
-from models.bow import WEIGHTINGS, bag_of_words
+from models.text.bow import WEIGHTINGS, bag_of_words
 
 KEY = "bag_of_words"
 DEFAULT_SENTENCES = "My cat is cute\nMy dog is cute\nThe cat chased the dog\nStocks fell sharply today"

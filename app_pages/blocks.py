@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.blocks_figures import (
+from components.figures.blocks import (
     BlockDrawing,
     block_diagrams,
     changed_parts,
@@ -11,13 +11,13 @@ from components.blocks_figures import (
     rope_rotation_figure,
 )
 from components.figure_cache import cached_figure
-from components.figures import bars, heatmap
+from components.figures.shared import bars, heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_tiny_gpt
 from components.settings import current_seed
 from components.text import capped_text, escape_markdown
-from models import blocks_lab as lab
+from models.labs import blocks as lab
 
 KEY = "blocks"
 SWITCHES = ("norm_placement", "norm", "positions", "kv_group", "ffn", "bias")

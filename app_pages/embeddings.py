@@ -5,18 +5,18 @@ from dataclasses import astuple
 import pandas as pd
 import streamlit as st
 
-from components.embedding_figures import axis_strip, projection_scatter, similarity_bars
+from components.figures.embeddings import axis_strip, projection_scatter, similarity_bars
 from components.figure_cache import cached_figure
-from components.figures import heatmap, lines
+from components.figures.shared import heatmap, lines
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_seed
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
-from models.embedding_space import (
+from models.text.embedding_space import (
     analogy, attribute_axis, nearest_neighbours, nearest_neighbours_of_many, pca, sentence_vectors,
     static_word_similarity, table_space, tokenize_words,
 )
-from models.word2vec import (
+from models.text.word2vec import (
     ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec, within_budget,
 )
 
@@ -55,7 +55,7 @@ def word2vec_model(params: tuple):
 @st.cache_resource(show_spinner=False)
 def minilm_space():
     """Whole-word space of MiniLM's token-embedding table, read from its files (no transformers)."""
-    from models.minilm import read_embedding_table, read_vocab
+    from models.pretrained.minilm import read_embedding_table, read_vocab
 
     space = table_space(read_embedding_table(), {piece: i for i, piece in enumerate(read_vocab())}, name="minilm")
     space.unit  # noqa: B018 - normalised once here and kept with the cached space
@@ -65,7 +65,7 @@ def minilm_space():
 @st.cache_resource(show_spinner=False)
 def minilm_encoder():
     """MiniLM's encoder for the contextual section (plain torch over the bundled weights)."""
-    from models.minilm import load_bert_encoder
+    from models.pretrained.minilm import load_bert_encoder
 
     return load_bert_encoder()
 
@@ -108,7 +108,7 @@ def sentence_states(sentence: str):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def contextual(sentences: tuple, word: str):
-    from models.embedding_space import contextual_word_vectors
+    from models.text.embedding_space import contextual_word_vectors
 
     return contextual_word_vectors(sentence_states, list(sentences), word)
 

@@ -4,13 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from components.i18n import option_labels, t
-from components.kv_cache_figures import cache_bytes_line, timing_lines, variant_bars
+from components.figures.kv_cache import cache_bytes_line, timing_lines, variant_bars
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_device
 from components.text import capped_text, escape_markdown
-from models.device import available_devices
-from models.params import count_parameters, shape_of
-from models.kv_cache_lab import (
+from models.core.device import available_devices
+from models.core.params import count_parameters, shape_of
+from models.labs.kv_cache import (
     BYTES_PER_VALUE,
     LARGE_LAYERS,
     LARGE_WIDTHS,
@@ -47,7 +47,7 @@ def parameters(config) -> int:
 
 @st.cache_resource(show_spinner=False)
 def tokenizer():
-    from models.tiny_gpt import load_tokenizer
+    from models.pretrained.tiny_gpt import load_tokenizer
 
     return load_tokenizer()
 

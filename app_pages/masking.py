@@ -6,10 +6,10 @@ import streamlit as st
 from components.chips import token_chips
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.qkv_figures import delta_bars, mask_matrix, weight_matrix
+from components.figures.qkv import delta_bars, mask_matrix, weight_matrix
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
-from models.masking_lab import MAX_TOKENS, compare_masks, edit_proof, padding_batch, replace_token
-from models.qkv_lab import default_token
+from models.labs.masking import MAX_TOKENS, compare_masks, edit_proof, padding_batch, replace_token
+from models.labs.qkv import default_token
 
 KEY = "masking"
 STYLES = ("2017", "2024")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components.chips import token_chips
-from components.figures import bars, figure_from_spec, figure_spec, heatmap, timeline
+from components.figures.shared import bars, figure_from_spec, figure_spec, heatmap, timeline
 from components.i18n import current_language, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_tiny_gpt
@@ -30,13 +30,13 @@ EMBEDDING_COLUMNS = 48
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def pipeline_view(ids: tuple[int, ...]):
-    from models.pipeline import next_token_view
+    from models.labs.overview import next_token_view
 
     return next_token_view(load_tiny_gpt(STYLE).model, list(ids), top=TOP_TOKENS)
 
 
 def append_token(ids: list[int], greedy: bool) -> None:
-    from models.pipeline import choose_next_token
+    from models.labs.overview import choose_next_token
 
     added = st.session_state[f"{KEY}_added"]
     token = choose_next_token(load_tiny_gpt(STYLE).model, ids, greedy=greedy, seed=current_seed() + len(added))
@@ -128,7 +128,7 @@ def timeline_figure(lang: str) -> dict:
 @st.cache_data(max_entries=4, show_spinner=False)
 def family_figures(lang: str) -> dict[str, dict]:
     """Who may attend to whom in each family, one chart each, built once per language."""
-    from models.pipeline import family_attention_views
+    from models.labs.overview import family_attention_views
 
     views = family_attention_views(n_source=5, n_target=4)
     return {family: figure_spec(heatmap(

@@ -5,7 +5,7 @@ import streamlit as st
 from components.chips import token_chips
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.qkv_figures import (
+from components.figures.qkv import (
     block_factor,
     grouped_bars,
     head_grid,
@@ -16,7 +16,7 @@ from components.qkv_figures import (
 )
 from components.settings import current_seed
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
-from models.qkv_lab import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token, random_lab, split_words
+from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token, random_lab, split_words
 
 KEY = "qkv"
 DEFAULT_SENTENCE = "The dog chased the cat because it was hungry."
@@ -35,7 +35,7 @@ def random_labs(words: tuple[str, ...], width: int, n_heads: int, seed: int, cau
 @st.cache_data(max_entries=32, show_spinner=False)
 def tiny_gpt_labs(style: str, text: str, causal: bool, no_projection: bool):
     from components.loaders import load_tiny_gpt
-    from models.qkv_lab import tiny_gpt_labs, tiny_gpt_tokens
+    from models.labs.qkv import tiny_gpt_labs, tiny_gpt_tokens
 
     bundle = load_tiny_gpt(style)
     ids, tokens, total = tiny_gpt_tokens(bundle.tokenizer, text)

@@ -6,10 +6,10 @@ from components.chips import token_chips
 from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.sampling_figures import cumulative_curve, distribution_bars, sample_histogram
+from components.figures.sampling import cumulative_curve, distribution_bars, sample_histogram
 from components.settings import current_seed
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
-from models.sampling_lab import (
+from models.labs.sampling import (
     HFCausalModel,
     Settings,
     TinyGPTModel,

@@ -4,14 +4,14 @@ how fast it really runs, and what the tiny GPT makes of it."""
 import pandas as pd
 import streamlit as st
 
-from components.figures import figure_from_spec, figure_spec
+from components.figures.shared import figure_from_spec, figure_spec
 from components.i18n import current_language, option_labels, t, translate
 from components.loaders import load_tiny_gpt
 from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_device, current_seed
-from components.sparse_figures import mask_figure, pattern_gallery, reach_figure, timing_figure
+from components.figures.sparse import mask_figure, pattern_gallery, reach_figure, timing_figure
 from components.text import capped_text
-from models.sparse_lab import (FLEX_BUDGET_S, PATTERN_USES, PATTERNS, TIMING_LENGTHS_CPU, TIMING_LENGTHS_GPU,
+from models.labs.sparse import (FLEX_BUDGET_S, PATTERN_USES, PATTERNS, TIMING_LENGTHS_CPU, TIMING_LENGTHS_GPU,
                                PatternSettings, pattern_view, reach_mask)
 
 KEY = "sparse"
@@ -140,7 +140,7 @@ def timing_section(settings):
                             help=t(f"{KEY}.with_flex_help"))
     if st.button(t(f"{KEY}.timing_button", device=device.type, lengths=", ".join(map(str, lengths))),
                  key=f"{KEY}_timing_button", icon=":material/timer:"):
-        from models.sparse_lab import time_patterns
+        from models.labs.sparse import time_patterns
 
         bar = st.progress(0.0, text=t(f"{KEY}.timing_running"))
         rows = time_patterns(settings.clamped()[0], tuple(lengths), device, block=TIMING_BLOCK, with_flex=with_flex,
@@ -178,14 +178,14 @@ def timing_section(settings):
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def heldout_ids(style: str):
-    from models.sparse_lab import heldout_stream
+    from models.labs.sparse import heldout_stream
 
     return heldout_stream(load_tiny_gpt(style).tokenizer, HELDOUT_TOKENS)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def compare_on_gpt(style: str, settings: PatternSettings, prompt: str, _progress):
-    from models.sparse_lab import apply_to_gpt
+    from models.labs.sparse import apply_to_gpt
 
     bundle = load_tiny_gpt(style)
     prompt_ids = bundle.encode(prompt)[-bundle.config.block_size:] or [bundle.end_of_text_id]

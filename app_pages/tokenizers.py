@@ -10,8 +10,8 @@ from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
-from components.tokenizer_figures import merge_curve, token_count_bars, vocab_tradeoff
-from models import tokenization as tk
+from components.figures.tokenizers import merge_curve, token_count_bars, vocab_tradeoff
+from models.text import tokenization as tk
 
 KEY = "tokenizers"
 MAX_TEXT = 5000

@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from models.device import synchronize
+from models.core.device import synchronize
 
 
 def machine_summary(device: torch.device) -> str:

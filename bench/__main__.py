@@ -8,7 +8,7 @@ import argparse
 import torch
 
 from bench import bench_app, bench_decode, bench_sparse, bench_worst
-from models.device import pick_device
+from models.core.device import pick_device
 
 SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main, "app": bench_app.main, "worst": bench_worst.main}
 

@@ -12,8 +12,8 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from bench import best_times, machine_summary, table
-from models.device import synchronize
-from models.gpt import GPT, GPTConfig, time_per_token, to_gpt2_state_dict
+from models.core.device import synchronize
+from models.core.gpt import GPT, GPTConfig, time_per_token, to_gpt2_state_dict
 
 
 def gpt2_pair(device: torch.device) -> tuple[GPT, GPT2LMHeadModel]:
@@ -53,7 +53,7 @@ def cached_decode(device: torch.device, new_tokens: int, repeats: int) -> None:
     print(machine_summary(device) + "\n")
     print(table(
         ["implementation", "seconds", "tokens/s", "speed-up"],
-        [["models.gpt.GPT.generate", our_s, new_tokens / our_s, their_s / our_s],
+        [["models.core.gpt.GPT.generate", our_s, new_tokens / our_s, their_s / our_s],
          ["transformers GPT2LMHeadModel.generate", their_s, new_tokens / their_s, 1.0]],
     ))
     print(f"\nidentical greedy tokens before the first difference: {same} of {new_tokens}")

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from bench import best_times, machine_summary, table
-from models import masks
-from models.sparse import block_layout, block_sparse_attention, flex_attention, flex_available, flex_block_mask
+from models.core import masks
+from models.core.sparse import block_layout, block_sparse_attention, flex_attention, flex_available, flex_block_mask
 
 WINDOW = 256
 

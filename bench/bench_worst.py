@@ -56,7 +56,7 @@ def peak_memory_mb() -> float:
 def cold_disk_caches(folder: Path) -> None:
     """Point the word2vec and tokenizer caches at ``folder``, seeded with the corpus texts and the
     default models only (copied from the repository's .cache when they are there)."""
-    from models import tokenization, word2vec
+    from models.text import tokenization, word2vec
 
     for module, name, keep in ((word2vec, "word2vec", ("corpus-", "w2v-v1-skipgram-d100-w5-e5-m5-s0", "scores-")),
                                (tokenization, "tokenizers", ("corpus-", f"-{tokenization.DEFAULT_VOCAB_SIZE}-"))):
@@ -70,7 +70,7 @@ def cold_disk_caches(folder: Path) -> None:
 
 
 def cache_files() -> set[str]:
-    from models import tokenization, word2vec
+    from models.text import tokenization, word2vec
 
     return {f"{folder.name}/{path.name}" for folder in (word2vec.CACHE_DIR, tokenization.CACHE_DIR)
             for path in folder.iterdir()}

@@ -28,12 +28,12 @@ def kind_label(kind: str) -> str:
 
 
 def user_model_picker(key_prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")):
-    """Draw the picker; return the loaded ``models.user_model.UserModel`` or None.
+    """Draw the picker; return the loaded ``models.pretrained.user_model.UserModel`` or None.
 
     ``kinds`` lists what the page can show: "causal" (writers like GPT-2) and/or "encoder"
     (readers like BERT). Every widget key starts with ``key_prefix``.
     """
-    from models.user_model import UserModelError
+    from models.pretrained.user_model import UserModelError
 
     loaded_key, error_key = f"{key_prefix}_user_model_loaded", f"{key_prefix}_user_model_error"
     state = st.session_state

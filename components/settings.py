@@ -43,7 +43,7 @@ def sidebar_settings():
 
 def device_picker(slot) -> None:
     """The compute device choice ("auto" first, then what this machine can use), drawn in ``slot``."""
-    from models.device import available_devices
+    from models.core.device import available_devices
 
     with slot:
         st.selectbox(
@@ -56,7 +56,7 @@ def device_picker(slot) -> None:
 
 def current_device():
     """The torch.device the sidebar asks for (``auto`` resolved)."""
-    from models.device import pick_device
+    from models.core.device import pick_device
 
     return pick_device(st.session_state.get(DEVICE_STATE_KEY, "auto"))
 

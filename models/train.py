@@ -64,7 +64,7 @@ class TrainConfig:
 
 def model_config(style: str, vocab_size: int, dropout: float = 0.0):
     """The shared shape of both models; everything not named here comes from the style."""
-    from models.gpt import GPTConfig
+    from models.core.gpt import GPTConfig
 
     shared = dict(vocab_size=vocab_size, block_size=256, n_layer=6, n_head=8, n_embd=256, dropout=dropout)
     if style == "2017":
@@ -119,7 +119,7 @@ def encode_documents(tokenizer, texts: list[str]) -> np.ndarray:
 
 def prepare(data_dir: Path = DATA_DIR, asset_dir: Path = ASSET_DIR) -> dict:
     """Read and split the corpus, train the tokenizer on the training split, write the ids."""
-    from models.corpus import load_corpus
+    from models.text.corpus import load_corpus
 
     started = time.perf_counter()
     corpus = load_corpus()
@@ -181,8 +181,8 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
 def train_style(style: str, data_dir: Path, out_dir: Path, checkpoint_dir: Path, device: torch.device,
                 cfg: TrainConfig) -> dict:
     """Train one style from scratch (or from its last saved state) and write its files."""
-    from models.evaluate import heldout_nll
-    from models.gpt import GPT
+    from models.core.evaluate import heldout_nll
+    from models.core.gpt import GPT
 
     meta = json.loads((data_dir / "meta.json").read_text())
     train_ids = np.load(data_dir / "train.npy")
@@ -278,7 +278,7 @@ def train_style(style: str, data_dir: Path, out_dir: Path, checkpoint_dir: Path,
 
 def train(styles: list[str], data_dir: Path, out_dir: Path, checkpoint_dir: Path, device: str,
           cfg: TrainConfig) -> None:
-    from models.device import pick_device
+    from models.core.device import pick_device
 
     device = pick_device(device)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,8 +290,8 @@ def train(styles: list[str], data_dir: Path, out_dir: Path, checkpoint_dir: Path
 
 def time_steps(style: str, data_dir: Path, device: str, cfg: TrainConfig, n_steps: int = 3) -> float:
     """Seconds per training step on ``device`` (after one warm-up step), for estimates."""
-    from models.device import pick_device, synchronize
-    from models.gpt import GPT
+    from models.core.device import pick_device, synchronize
+    from models.core.gpt import GPT
 
     device = pick_device(device)
     meta = json.loads((data_dir / "meta.json").read_text())
@@ -327,8 +327,8 @@ def continuation(bundle, prompt: str, *, temperature: float, top_k: int | None =
 def evaluate(data_dir: Path = DATA_DIR, asset_dir: Path = ASSET_DIR) -> dict:
     """Held-out perplexity of both models and of a unigram baseline, on the same tokens, plus
     greedy and sampled continuations; written to ``eval.json``."""
-    from models.evaluate import heldout_nll, perplexity, target_tokens, unigram_nll
-    from models.tiny_gpt import load_tiny_gpt
+    from models.core.evaluate import heldout_nll, perplexity, target_tokens, unigram_nll
+    from models.pretrained.tiny_gpt import load_tiny_gpt
 
     train_ids = np.load(data_dir / "train.npy")
     heldout_ids = np.load(data_dir / "heldout.npy")

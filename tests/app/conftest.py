@@ -68,7 +68,7 @@ def gpt2_folder(tmp_path_factory):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    from models.tiny_gpt import load_tokenizer
+    from models.pretrained.tiny_gpt import load_tokenizer
 
     folder = tmp_path_factory.mktemp("attention_gpt2")
     torch.manual_seed(0)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from components.i18n import translate
-from models.attention_views import AVERAGE, MAX_TOKENS, from_model_run, shown_matrix
+from models.labs.attention import AVERAGE, MAX_TOKENS, from_model_run, shown_matrix
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/attention.py"
@@ -97,8 +97,8 @@ def test_heatmap_values_equal_the_core(hide):
     at.checkbox(key="attention_hide_special").set_value(hide).run()
     at.slider(key="attention_layer").set_value(1).run()
     at.selectbox(key="attention_head").set_value(AVERAGE).run()
-    from models.attention_views import run_tiny_gpt
-    from models.tiny_gpt import load_tiny_gpt
+    from models.labs.attention import run_tiny_gpt
+    from models.pretrained.tiny_gpt import load_tiny_gpt
 
     bundle = load_tiny_gpt("2024")
     ids = bundle.encode(SHORT)
@@ -108,8 +108,8 @@ def test_heatmap_values_equal_the_core(hide):
 
 
 def test_minilm_heatmap_and_grid_equal_the_core():
-    from models.attention_views import shown_grid
-    from models.minilm import load_minilm
+    from models.labs.attention import shown_grid
+    from models.pretrained.minilm import load_minilm
 
     at = open_page(PAGE)
     at.text_area(key="attention_text").input(SHORT).run()
@@ -166,7 +166,7 @@ def test_minilm_warm_up_can_be_turned_off(monkeypatch):
 
 
 def test_minilm_warm_up_fills_the_cache_the_page_reads(monkeypatch):
-    import models.minilm
+    import models.pretrained.minilm
     from components import loaders
 
     loaders._warm_up()
@@ -174,5 +174,5 @@ def test_minilm_warm_up_fills_the_cache_the_page_reads(monkeypatch):
     def no_second_load(*args, **kwargs):
         raise AssertionError("MiniLM was loaded again")
 
-    monkeypatch.setattr(models.minilm, "load_minilm", no_second_load)
-    assert isinstance(loaders.load_minilm(), models.minilm.MiniLM)  # what the page calls
+    monkeypatch.setattr(models.pretrained.minilm, "load_minilm", no_second_load)
+    assert isinstance(loaders.load_minilm(), models.pretrained.minilm.MiniLM)  # what the page calls

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.bow import WEIGHTINGS
+from models.text.bow import WEIGHTINGS
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/bag_of_words.py"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from components.text import escape_markdown
-from models import blocks_lab as lab
+from models.labs import blocks as lab
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/blocks.py"
@@ -16,14 +16,14 @@ TRAINED = lab.training_curves() is not None and lab.heldout_report() is not None
 
 
 def greedy(prompt: str, n: int) -> list[str]:
-    from models.tiny_gpt import load_tiny_gpt
+    from models.pretrained.tiny_gpt import load_tiny_gpt
 
     return [lab.continuation(load_tiny_gpt(style), prompt, n, sampled=False, seed=0) for style in lab.STYLES]
 
 
 def sampled(prompt: str, n: int) -> list[str]:
     from components.settings import DEFAULT_SEED
-    from models.tiny_gpt import load_tiny_gpt
+    from models.pretrained.tiny_gpt import load_tiny_gpt
 
     return [lab.continuation(load_tiny_gpt(style), prompt, n, sampled=True, seed=DEFAULT_SEED) for style in lab.STYLES]
 

@@ -23,7 +23,8 @@ def fresh_streamlit_caches():
 
 
 def test_sparse_flex_timing_past_its_budget_says_so(monkeypatch, lang):
-    from models import sparse, sparse_lab
+    from models.core import sparse
+    from models.labs import sparse
 
     monkeypatch.setattr(sparse, "flex_available", lambda device="cpu": True)
     monkeypatch.setattr(sparse, "flex_block_mask", lambda mask, block_size=128: None)
@@ -39,8 +40,8 @@ def test_sparse_flex_timing_past_its_budget_says_so(monkeypatch, lang):
 
 
 def test_word2vec_training_past_its_budget_trains_fewer_epochs_and_says_so(monkeypatch, tmp_path, lang):
-    from models import word2vec
-    from models.embedding_space import tokenize_words
+    from models.text import word2vec
+    from models.text.embedding_space import tokenize_words
 
     sentences = [tokenize_words("the cat sat on the mat and the dog sat on the log")] * 50
     monkeypatch.setattr(word2vec, "corpus_sentences", lambda cache_dir=None: sentences)

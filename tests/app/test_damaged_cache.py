@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from models import tokenization as tk
+from models.text import tokenization as tk
 from tests.app.conftest import open_page
 
 

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from models.embedding_space import nearest_neighbours
-from models.word2vec import Word2VecParams, train_word2vec
+from models.text.embedding_space import nearest_neighbours
+from models.text.word2vec import Word2VecParams, train_word2vec
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/embeddings.py"

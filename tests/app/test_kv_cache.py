@@ -3,8 +3,8 @@
 import pytest
 
 from components.i18n import translate
-from models.kv_cache_lab import BYTES_PER_VALUE, large_config, max_new_tokens, preset_variants
-from models.tiny_gpt import load_tokenizer
+from models.labs.kv_cache import BYTES_PER_VALUE, large_config, max_new_tokens, preset_variants
+from models.pretrained.tiny_gpt import load_tokenizer
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/kv_cache.py"

@@ -1,13 +1,13 @@
-"""Masking page: every control moves; the drawn weights are models.attention's; the proof shows exact zeros."""
+"""Masking page: every control moves; the drawn weights are models.core.attention's; the proof shows exact zeros."""
 
 import numpy as np
 import pytest
 import torch
 
 from components.loaders import load_tiny_gpt
-from models.attention import attention, repeat_kv
-from models.masking_lab import edit_proof, replace_token
-from models.masks import causal
+from models.core.attention import attention, repeat_kv
+from models.labs.masking import edit_proof, replace_token
+from models.core.masks import causal
 from tests.app.conftest import assert_clean, open_page
 from tests.app.test_qkv import chart
 
@@ -39,7 +39,7 @@ def test_every_control(lang):
 
 @pytest.mark.parametrize("style", ["2017", "2024"])
 def test_drawn_weights_are_models_attention(style):
-    """Layer 1: q, k, v from the model's own trace, weights recomputed with models.attention."""
+    """Layer 1: q, k, v from the model's own trace, weights recomputed with models.core.attention."""
     at = open_page(PAGE)
     at.radio(key="masking_model").set_value(style)
     at.selectbox(key="masking_both_head").set_value(5).run()

@@ -27,7 +27,7 @@ def test_buttons_run_the_autoregressive_loop(lang):
 
 def test_greedy_token_is_the_top_bar_and_the_core_argmax():
     from components.loaders import load_tiny_gpt
-    from models.pipeline import next_token_view
+    from models.labs.overview import next_token_view
 
     at = open_page(PAGE)
     bundle = load_tiny_gpt("2024")
@@ -75,7 +75,7 @@ def test_cached_chart_dicts_send_what_a_fresh_figure_sends():
     import plotly.io as pio
     import plotly.tools
 
-    from components.figures import bars, figure_from_spec, figure_spec, heatmap, timeline
+    from components.figures.shared import bars, figure_from_spec, figure_spec, heatmap, timeline
 
     def sent(figure):  # what st.plotly_chart serialises
         return json.loads(pio.to_json(plotly.tools.return_figure_from_figure_or_data(figure, True), validate=False))

@@ -1,4 +1,4 @@
-"""Q/K/V page: every control moves, and the numbers it draws are models.attention's."""
+"""Q/K/V page: every control moves, and the numbers it draws are models.core.attention's."""
 
 import base64
 import json
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.attention import attention, merge_heads, split_heads
-from models.masks import causal
-from models.qkv_lab import random_attention, split_words, word_vectors
+from models.core.attention import attention, merge_heads, split_heads
+from models.core.masks import causal
+from models.labs.qkv import random_attention, split_words, word_vectors
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/qkv.py"
@@ -41,7 +41,7 @@ def chart(at, key: str) -> dict:
 
 
 def reference(width, heads, seed, is_causal):
-    """Q, K, V and attention straight from models.attention, not through the page's lab."""
+    """Q, K, V and attention straight from models.core.attention, not through the page's lab."""
     words, _ = split_words(SENTENCE)
     layer = random_attention(width, heads, seed)
     x = word_vectors(words, width, seed)[None]  # (1, T, C)
@@ -160,7 +160,7 @@ def test_charts_stay_under_1mb_and_large_weights_are_block_means(source):
     """No chart sends more than 1 MB; a weight matrix wider than 128 is drawn as its 2 x 2 block
     means (of the core's own matrices), a smaller one cell by cell."""
     from components.loaders import load_tiny_gpt
-    from models.qkv_lab import tiny_gpt_labs, tiny_gpt_tokens
+    from models.labs.qkv import tiny_gpt_labs, tiny_gpt_tokens
 
     at = open_page(PAGE)
     at.radio(key="qkv_source").set_value(source)

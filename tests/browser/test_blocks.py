@@ -2,7 +2,7 @@
 
 import pytest
 
-from models import blocks_lab as lab
+from models.labs import blocks as lab
 from tests.browser.conftest import assert_no_exception, chart_signature, open_page, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser

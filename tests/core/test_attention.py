@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models import masks
-from models.attention import (
+from models.core import masks
+from models.core.attention import (
     MultiHeadAttention,
     additive_mask,
     attention,
@@ -18,7 +18,7 @@ from models.attention import (
     split_heads,
     weighted_sum,
 )
-from models.kv_cache import KVCache
+from models.core.kv_cache import KVCache
 
 T = 13
 

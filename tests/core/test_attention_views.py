@@ -10,11 +10,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.attention_figures import all_heads_grid, head_view
-from models.attention_views import (AVERAGE, MAX_TOKENS, AttentionStack, cap_ids, default_query, from_model_run,
+from components.figures.attention import all_heads_grid, head_view
+from models.labs.attention import (AVERAGE, MAX_TOKENS, AttentionStack, cap_ids, default_query, from_model_run,
                                     head_matrix, hide_tokens, pooled_grid, run_tiny_gpt, shown_grid, shown_matrix,
                                     stack_attentions, top_links, visible_keys)
-from models.gpt import GPT, GPTConfig
+from models.core.gpt import GPT, GPTConfig
 
 
 def random_weights(L=2, H=3, T=6, seed=0, causal=False):
@@ -152,7 +152,7 @@ def test_tiny_gpt_view_is_causal_and_capped():
 
 @pytest.fixture(scope="module")
 def minilm():
-    from models.minilm import load_minilm
+    from models.pretrained.minilm import load_minilm
 
     return load_minilm()
 

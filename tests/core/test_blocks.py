@@ -8,9 +8,9 @@ from torch import nn
 from transformers import LlamaConfig
 from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
 
-from models import masks
-from models.blocks import Block, Block2017, Block2024, BlockConfig, RMSNorm, default_ffn_hidden
-from models.positional import rope_cos_sin
+from models.core import masks
+from models.core.blocks import Block, Block2017, Block2024, BlockConfig, RMSNorm, default_ffn_hidden
+from models.core.positional import rope_cos_sin
 
 
 def test_rmsnorm_equals_torch_rmsnorm():

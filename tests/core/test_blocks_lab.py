@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from models import blocks_lab as lab
-from models.gpt import GPT, GPTConfig
-from models.kv_cache import KVCache
+from models.labs import blocks as lab
+from models.core.gpt import GPT, GPTConfig
+from models.core.kv_cache import KVCache
 
 SMALL = dict(vocab_size=50, block_size=16, n_layer=2, n_head=4, n_embd=32)
 
@@ -214,7 +214,7 @@ def test_bundled_logs_are_consistent_when_present():
 
 
 def test_preset_calculator_numbers():
-    from models import params
+    from models.core import params
 
     contexts = [512, 1024, 2048]
     growth = lab.preset_context_growth("GPT-2 small", contexts)
@@ -239,7 +239,7 @@ def test_relative_scores_limit():
 def bundles():
     if lab.training_curves() is None:
         pytest.skip("the tiny models have not been trained yet")
-    from models.tiny_gpt import load_tiny_gpt
+    from models.pretrained.tiny_gpt import load_tiny_gpt
 
     return {style: load_tiny_gpt(style) for style in lab.STYLES}
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from models.bow import WEIGHTINGS, bag_of_words, cosine_similarity, tokenize, weight
+from models.text.bow import WEIGHTINGS, bag_of_words, cosine_similarity, tokenize, weight
 
 
 def test_tokenize_options():

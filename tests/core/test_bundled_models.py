@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.evaluate import heldout_nll, target_tokens, unigram_nll
-from models.tiny_gpt import ASSET_DIR, STYLES, load_tiny_gpt, read_eval, token_bytes, token_text
+from models.core.evaluate import heldout_nll, target_tokens, unigram_nll
+from models.pretrained.tiny_gpt import ASSET_DIR, STYLES, load_tiny_gpt, read_eval, token_bytes, token_text
 from models.train import TrainConfig, encode_documents, model_config, sha256_of
 
 MAX_FILE_BYTES = 12_000_000
@@ -34,7 +34,7 @@ def bundles() -> dict:
 @pytest.fixture(scope="module")
 def heldout_ids(bundles) -> np.ndarray:
     """The held-out stream rebuilt from the raw corpus with the bundled tokenizer."""
-    from models.corpus import load_corpus
+    from models.text.corpus import load_corpus
 
     corpus = load_corpus()
     return encode_documents(bundles["2024"].tokenizer, [doc.text for doc in corpus.heldout])
@@ -135,7 +135,7 @@ def test_token_text_shows_real_characters(bundles):
 
 
 def test_minilm_loads_offline_with_attentions():
-    from models.minilm import load_minilm
+    from models.pretrained.minilm import load_minilm
 
     minilm = load_minilm()
     run = minilm.run("The bank of the river was muddy.")

@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from models import tokenization, user_model
-from models.blocks_lab import depth_norms
-from models.gpt import GPTConfig
-from models.kv_cache_lab import random_model
+from models.text import tokenization
+from models.pretrained import user_model
+from models.labs.blocks import depth_norms
+from models.core.gpt import GPTConfig
+from models.labs.kv_cache import random_model
 
 THREADS = 8
 
@@ -50,7 +51,7 @@ def test_seeded_builds_in_many_threads_match_one_thread():
 
 def test_seeded_build_keeps_the_numbers_of_manual_seed_and_leaves_the_global_generator_alone():
     torch.manual_seed(0)
-    from models.gpt import GPT
+    from models.core.gpt import GPT
 
     expected = weights(GPT(CONFIG))
     torch.manual_seed(123)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.corpus import Document, clean_wiki_text, load_corpus, split_documents
+from models.text.corpus import Document, clean_wiki_text, load_corpus, split_documents
 from models.train import END_OF_TEXT, TrainConfig, batch_at, encode_documents, learning_rate, train_tokenizer
 
 

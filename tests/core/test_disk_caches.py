@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models import tokenization as T
-from models import word2vec as w2v
-from models.word2vec import AnalogyScore, PairScore, QualityScores, Word2VecParams
+from models.text import tokenization as T
+from models.text import word2vec as w2v
+from models.text.word2vec import AnalogyScore, PairScore, QualityScores, Word2VecParams
 
 TINY = Word2VecParams(vector_size=8, window=2, architecture="cbow", epochs=1, min_count=2)
 
@@ -36,11 +36,11 @@ def sample_text(words: int, seed: int = 0) -> str:
 @pytest.fixture()
 def w2v_corpus(monkeypatch):
     """word2vec's corpus read from two small made-up documents instead of the Wikipedia dump."""
-    import models.corpus
+    import models.text.corpus
 
     texts = ["The cat sat on the mat.\nThe dog sat on the log.", "A cat and a dog.\n\nThe end, the cat."]
-    monkeypatch.setattr(models.corpus, "wiki_documents", lambda: documents(texts[:1]))
-    monkeypatch.setattr(models.corpus, "lee_documents", lambda: documents(texts[1:]))
+    monkeypatch.setattr(models.text.corpus, "wiki_documents", lambda: documents(texts[:1]))
+    monkeypatch.setattr(models.text.corpus, "lee_documents", lambda: documents(texts[1:]))
     return [["the", "cat", "sat", "on", "the", "mat"], ["the", "dog", "sat", "on", "the", "log"],
             ["a", "cat", "and", "a", "dog"], ["the", "end", "the", "cat"]]
 
@@ -127,12 +127,12 @@ WRITERS = {
 @pytest.mark.parametrize("crash", [crash_mid_write, crash_before_rename], ids=["mid-write", "before-rename"])
 @pytest.mark.parametrize("writer", list(WRITERS))
 def test_a_crash_while_writing_leaves_nothing_behind(writer, crash, tmp_path, monkeypatch, w2v_corpus):
-    import models.corpus
+    import models.text.corpus
 
     write, name = WRITERS[writer]
     folder = tmp_path / "cache"
     monkeypatch.setattr(w2v, "quality_scores", lambda *args: some_scores())
-    monkeypatch.setattr(models.corpus, "load_corpus", lambda: types.SimpleNamespace(
+    monkeypatch.setattr(models.text.corpus, "load_corpus", lambda: types.SimpleNamespace(
         train=documents([sample_text(200)]), heldout=documents([sample_text(50, 1)])))
     if writer == "word2vec space":
         sentences = [sample_text(60, seed).split() for seed in range(40)]
@@ -262,11 +262,11 @@ TEXT_DAMAGE = {"garbage": None, "empty": None, "half": None, "a list": ["train",
 
 @pytest.mark.parametrize("how", list(TEXT_DAMAGE))
 def test_tokenizer_corpus_damage_is_rebuilt(how, tmp_path, monkeypatch):
-    import models.corpus
+    import models.text.corpus
 
     corpus = types.SimpleNamespace(train=documents(["first document", "second document"]),
                                    heldout=documents(["held out"]))
-    monkeypatch.setattr(models.corpus, "load_corpus", lambda: corpus)
+    monkeypatch.setattr(models.text.corpus, "load_corpus", lambda: corpus)
     T._training_texts.cache_clear()
     train, heldout = T.training_texts(tmp_path)
     assert sorted(train.split("\n")) == ["first document", "second document"] and heldout == "held out"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from models.embedding_space import (
+from models.text.embedding_space import (
     WordSpace, analogy, attribute_axis, contextual_word_vectors, cosine_matrix, nearest_neighbours,
     nearest_neighbours_of_many, pca, sentence_vectors, static_word_similarity, table_space, tokenize_words,
     word_token_positions,
@@ -160,20 +160,20 @@ def test_table_space_keeps_whole_words_only():
 
 @pytest.fixture(scope="module")
 def minilm():
-    from models.minilm import load_minilm
+    from models.pretrained.minilm import load_minilm
 
     return load_minilm()
 
 
 @pytest.fixture(scope="module")
 def encoder():
-    from models.minilm import load_bert_encoder
+    from models.pretrained.minilm import load_bert_encoder
 
     return load_bert_encoder()
 
 
 def test_table_and_vocabulary_read_from_the_files_equal_the_transformers_model(minilm):
-    from models.minilm import read_embedding_table, read_vocab
+    from models.pretrained.minilm import read_embedding_table, read_vocab
 
     table = read_embedding_table()
     np.testing.assert_array_equal(table, minilm.model.get_input_embeddings().weight.detach().numpy())
@@ -185,7 +185,7 @@ def test_table_and_vocabulary_read_from_the_files_equal_the_transformers_model(m
 
 
 def test_neighbours_of_many_equal_one_by_one_in_minilm(encoder):
-    from models.minilm import read_embedding_table, read_vocab
+    from models.pretrained.minilm import read_embedding_table, read_vocab
 
     table = table_space(read_embedding_table(), {piece: i for i, piece in enumerate(read_vocab())})
     words = "dog horse france china one two king queen apple coffee bank river".split()
@@ -247,7 +247,7 @@ def test_contextual_vectors_average_a_split_word(encoder):
 
 
 def test_layer_summaries():
-    from models.embedding_space import ContextualVectors
+    from models.text.embedding_space import ContextualVectors
 
     similarity = np.array([[[1, 0.8, 0.6], [0.8, 1, 0.4], [0.6, 0.4, 1]]] * 2, dtype=float)
     summary = ContextualVectors(["a", "b", "c"], [], np.zeros((2, 3, 1)), similarity)

@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from models import masks
-from models.gpt import GPT, GPTConfig, time_per_token, to_gpt2_state_dict
-from models.kv_cache import KVCache
+from models.core import masks
+from models.core.gpt import GPT, GPTConfig, time_per_token, to_gpt2_state_dict
+from models.core.kv_cache import KVCache
 
 TINY = dict(vocab_size=61, block_size=24, n_layer=2, n_head=4, n_embd=32)
 STYLES = {

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from models.gpt import GPT, GPTConfig
-from models.kv_cache import KVCache
-from models.kv_cache_lab import (
+from models.core.gpt import GPT, GPTConfig
+from models.core.kv_cache import KVCache
+from models.labs.kv_cache import (
     MAX_UNCACHED_MACS,
     attention_variants,
     compare_generation,
@@ -19,7 +19,7 @@ from models.kv_cache_lab import (
     preset_variants,
     uncached_macs,
 )
-from models.params import PRESETS, kv_cache_bytes_per_token, shape_of
+from models.core.params import PRESETS, kv_cache_bytes_per_token, shape_of
 
 PROMPT = [5, 17, 42, 7]
 

@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models import masks
-from models.gpt import GPT, GPTConfig
-from models.masking_lab import compare_masks, edit_proof, first_difference, padding_batch
+from models.core import masks
+from models.core.gpt import GPT, GPTConfig
+from models.labs.masking import compare_masks, edit_proof, first_difference, padding_batch
 
 PAD = 0
 
@@ -86,7 +86,7 @@ def test_padding_batch_keeps_real_tokens_unchanged(model, causal):
 
 def test_padding_mask_matches_pytorch_key_padding_mask():
     """Our padding mask in our attention == nn.MultiheadAttention with key_padding_mask, on real queries."""
-    from models.attention import attention
+    from models.core.attention import attention
 
     torch.manual_seed(1)
     lengths, T, C = [6, 4], 6, 8
@@ -111,7 +111,7 @@ def test_empty_input_is_refused(model):
 
 
 def test_replace_token():
-    from models.masking_lab import replace_token
+    from models.labs.masking import replace_token
 
     assert replace_token([1, 2, 3], 1, [7, 8]) == [1, 7, 8, 3]
     assert replace_token([1, 2, 3], 2, []) == [1, 2]

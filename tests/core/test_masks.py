@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models import masks
+from models.core import masks
 
 T = 20
 PATTERNS = {

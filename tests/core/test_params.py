@@ -15,8 +15,8 @@ from transformers import (
     OpenAIGPTLMHeadModel,
 )
 
-from models.gpt import GPT, GPTConfig
-from models.params import (
+from models.core.gpt import GPT, GPTConfig
+from models.core.params import (
     PRESETS,
     count_parameters,
     flops_per_token,

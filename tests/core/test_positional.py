@@ -6,7 +6,7 @@ import torch
 from transformers import LlamaConfig
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
 
-from models.positional import apply_rope, learned, rope_cos_sin, rotate_half, sinusoidal
+from models.core.positional import apply_rope, learned, rope_cos_sin, rotate_half, sinusoidal
 
 
 def test_sinusoidal_follows_the_2017_formula():

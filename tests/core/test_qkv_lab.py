@@ -1,4 +1,4 @@
-"""Q/K/V lab: its numbers are models.attention's, equal PyTorch's nn.MultiheadAttention, and the tiny GPT's own trace."""
+"""Q/K/V lab: its numbers are models.core.attention's, equal PyTorch's nn.MultiheadAttention, and the tiny GPT's own trace."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from models.gpt import GPT, GPTConfig
-from models.qkv_lab import (
+from models.core.gpt import GPT, GPTConfig
+from models.labs.qkv import (
     MAX_TOKENS,
     default_token,
     project,
@@ -140,7 +140,7 @@ def test_tiny_gpt_lab_equals_the_models_own_first_layer(style):
 
 
 def test_tiny_gpt_tokens_reads_byte_level_tokens():
-    from models.tiny_gpt import load_tokenizer
+    from models.pretrained.tiny_gpt import load_tokenizer
 
     tokenizer = load_tokenizer()
     ids, texts, total = tiny_gpt_tokens(tokenizer, SENTENCE)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from models.sampling import SamplingView, entropy, kept_tokens, next_token_probs, sample
+from models.core.sampling import SamplingView, entropy, kept_tokens, next_token_probs, sample
 
 SETTINGS = [
     (1.0, None, None), (0.7, None, None), (1.8, None, None),

@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy import stats
 
-from models.gpt import GPT, GPTConfig
-from models.sampling_lab import (
+from models.core.gpt import GPT, GPTConfig
+from models.labs.sampling import (
     HFCausalModel,
     Settings,
     TinyGPTModel,
@@ -20,7 +20,7 @@ from models.sampling_lab import (
     top_tokens,
     written_length,
 )
-from models.tiny_gpt import load_tokenizer
+from models.pretrained.tiny_gpt import load_tokenizer
 
 VOCAB = 4096  # the bundled tokenizer's size
 

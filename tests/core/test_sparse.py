@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models import masks, sparse
-from models.sparse import block_layout, block_sparse_attention
+from models.core import masks, sparse
+from models.core.sparse import block_layout, block_sparse_attention
 
 
 def patterns(T, device):

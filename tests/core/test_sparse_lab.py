@@ -1,4 +1,4 @@
-"""Sparse lab: patterns equal models.masks, counts and reach agree with brute force, block-sparse
+"""Sparse lab: patterns equal models.core.masks, counts and reach agree with brute force, block-sparse
 timing rows carry equal outputs, and a pattern inside the GPT behaves as the mask says."""
 
 import math
@@ -10,9 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import masks
-from models.gpt import GPT, GPTConfig
-from models.sparse_lab import (PATTERNS, PatternSettings, _PatternedGPT, apply_to_gpt, block_occupancy,
+from models.core import masks
+from models.core.gpt import GPT, GPTConfig
+from models.labs.sparse import (PATTERNS, PatternSettings, _PatternedGPT, apply_to_gpt, block_occupancy,
                                build_pattern, gpt_mask, greedy_continuation, is_causal, layers_to_full_reach,
                                pattern_costs, pattern_view, reach_by_layer, time_patterns)
 
@@ -120,7 +120,7 @@ def test_timing_rows_on_tiny_sizes():
 def test_flex_timing_stays_within_its_budget(monkeypatch):
     """A cold FlexAttention compiles per length (and once to check it compiles); past the budget the
     remaining lengths are skipped (and say so), within it every length is timed."""
-    from models import sparse
+    from models.core import sparse
 
     monkeypatch.setattr(sparse, "flex_available", lambda device="cpu": True)
     monkeypatch.setattr(sparse, "flex_block_mask", lambda mask, block_size=128: None)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import tokenization as T
+from models.text import tokenization as T
 
 SAMPLES = ["Hello world, tokenization isn't magic.", "自然语言处理很有趣。", "I love 🍕 and 🐱 👩‍💻",
            "def f(x):\n    return x  # tab\there", "", "   ", "<script>alert(1)</script>", "café naïve résumé"]
@@ -92,7 +92,7 @@ def test_byte_level_pieces_are_readable():
 
 
 def test_tiny_gpt_ids_equal_its_own_tokenizer():
-    from models.tiny_gpt import load_tokenizer
+    from models.pretrained.tiny_gpt import load_tokenizer
 
     text = "The history of the Roman Empire 罗马 🏛"
     assert T.tokenize("tiny_gpt", text).ids == load_tokenizer().encode(text).ids

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.minilm import minilm_path
-from models.tiny_gpt import ASSET_DIR
-from models.user_model import (MAX_TOKENS, UserModelError, load_user_model, looks_like_path, model_kind,
+from models.pretrained.minilm import minilm_path
+from models.pretrained.tiny_gpt import ASSET_DIR
+from models.pretrained.user_model import (MAX_TOKENS, UserModelError, load_user_model, looks_like_path, model_kind,
                                position_limit)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -196,7 +196,7 @@ def test_path_detection():
 
 
 def used_error_keys() -> set[str]:
-    sources = (REPO / "models" / "user_model.py").read_text() + (REPO / "components" / "model_picker.py").read_text()
+    sources = (REPO / "models" / "pretrained" / "user_model.py").read_text() + (REPO / "components" / "model_picker.py").read_text()
     return set(re.findall(r'"(models\.err_\w+)"', sources))
 
 
@@ -325,7 +325,7 @@ def test_a_pickle_that_runs_code_is_refused(gpt2_folder, tmp_path):
 
 
 def test_a_tokenizer_folder_with_auto_map_code_never_runs(gpt2_folder, tmp_path):
-    from models.tokenization import UserTokenizerError, load_user_tokenizer
+    from models.text.tokenization import UserTokenizerError, load_user_tokenizer
 
     sentinel = tmp_path / "sentinel"
     folder = tmp_path / "tokenizer"
@@ -366,7 +366,7 @@ def test_system_paths_get_a_message_without_content(spec, key):
 
 
 def test_user_tokenizer_on_system_paths_shows_no_content():
-    from models.tokenization import UserTokenizerError, load_user_tokenizer
+    from models.text.tokenization import UserTokenizerError, load_user_tokenizer
 
     for spec in ("/etc/passwd", "../../../../../../../../etc/passwd", "/etc", "/etc/"):
         with pytest.raises(UserTokenizerError) as caught:

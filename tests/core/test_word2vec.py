@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import models.word2vec as w2v
-from models.embedding_space import WordSpace
-from models.word2vec import (
+import models.text.word2vec as w2v
+from models.text.embedding_space import WordSpace
+from models.text.word2vec import (
     ANALOGY_FILE, SIMLEX_FILE, WORDSIM_FILE, Word2VecParams, evaluate_analogies, evaluate_pairs,
     gensim_data_file, read_analogies, read_word_pairs, train_word2vec,
 )
@@ -61,8 +61,8 @@ def test_analogy_accuracy_equals_gensim():
 
 @pytest.fixture()
 def small_corpus(monkeypatch):
-    from models.corpus import lee_documents
-    from models.embedding_space import tokenize_words
+    from models.text.corpus import lee_documents
+    from models.text.embedding_space import tokenize_words
 
     sentences = [tokenize_words(doc.text) for doc in lee_documents()[:150]]
     monkeypatch.setattr(w2v, "corpus_sentences", lambda cache_dir=None: sentences)
@@ -123,7 +123,7 @@ def test_scores_are_cached_on_disk(tmp_path, monkeypatch):
 
 
 def test_training_work_is_capped_by_lowering_epochs():
-    from models.word2vec import MAX_TRAINING_WORK, epoch_work, within_budget
+    from models.text.word2vec import MAX_TRAINING_WORK, epoch_work, within_budget
 
     default = Word2VecParams()
     assert within_budget(default) == default and epoch_work(default) == 1.0

@@ -1,0 +1,1 @@
+"""The Transformer itself: attention, masks, positions, blocks, the GPT, sampling, caches, counts."""

@@ -1,0 +1,1 @@
+"""One experiment per page, named after its page key; labs never import each other."""

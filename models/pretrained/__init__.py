@@ -1,0 +1,1 @@
+"""Every model a page can run: the bundled tiny GPTs, MiniLM, a user's model."""
