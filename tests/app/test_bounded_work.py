@@ -24,7 +24,7 @@ def fresh_streamlit_caches():
 
 def test_sparse_flex_timing_past_its_budget_says_so(monkeypatch, lang):
     from models.core import sparse
-    from models.labs import sparse
+    from models.labs import sparse as sparse_lab
 
     monkeypatch.setattr(sparse, "flex_available", lambda device="cpu": True)
     monkeypatch.setattr(sparse, "flex_block_mask", lambda mask, block_size=128: None)
