@@ -1,5 +1,5 @@
-"""python -m bench [decode|sparse|app|worst] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
-                 [--app-pages overview,sampling,...]"""
+"""python -m bench [decode|sparse|app|worst|class] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
+                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL]"""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import argparse
 
 import torch
 
-from bench import bench_app, bench_decode, bench_sparse, bench_worst
+from bench import bench_app, bench_class, bench_decode, bench_sparse, bench_worst
 from models.core.device import pick_device
 
-SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main, "app": bench_app.main, "worst": bench_worst.main}
+SUITES = {"decode": bench_decode.main, "sparse": bench_sparse.main, "app": bench_app.main, "worst": bench_worst.main,
+          "class": bench_class.main}
 
 
 def main() -> None:
@@ -23,6 +24,12 @@ def main() -> None:
                         help="parts of the app benchmark (default: all of latency,first,startup,memory)")
     parser.add_argument("--app-pages", default="",
                         help="comma-separated page keys for the app benchmark (default: every page)")
+    parser.add_argument("--students", default=",".join(map(str, bench_class.LEVELS)),
+                        help="class benchmark: comma-separated numbers of students, one level each (default 1,10,30,60)")
+    parser.add_argument("--duration", type=float, default=60.0, help="class benchmark: seconds per level (default 60)")
+    parser.add_argument("--browsers", type=int, default=2, help="class benchmark: real Chromium sessions (default 2)")
+    parser.add_argument("--url", default=None,
+                        help="class benchmark: a running server (e.g. a proxy) instead of starting one on loopback")
     args = parser.parse_args()
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:
@@ -34,6 +41,9 @@ def main() -> None:
         if name == "app":
             bench_app.main(device, quick=args.quick, parts=tuple(args.app_parts.split(",")),
                            only_pages=tuple(filter(None, args.app_pages.split(","))))
+        elif name == "class":
+            bench_class.main(device, quick=args.quick, levels=tuple(int(n) for n in args.students.split(",") if n),
+                             duration=args.duration, browsers=args.browsers, url=args.url)
         else:
             SUITES[name](device, quick=args.quick)
 

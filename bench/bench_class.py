@@ -1,0 +1,421 @@
+"""Class load: N students at once against one real `streamlit run` server, as a class uses it.
+
+python -m bench class [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL]
+
+Each student is one real Streamlit session driven through Streamlit's agent API
+(`POST /_stcore/agent/interact`, described at `/_stcore/agent/openapi.json`): it opens a random page,
+(arriving at random times over the first 10 s), then, every 2 s on average (exponential gaps, so the clicks do not march in step), moves one slider,
+select slider, select box or radio in the page to a random legal value read from the last snapshot,
+and now and then (1 in 10) opens another page. A request returns when the rerun has finished, so
+its wall time is what that student waits for. A couple of real Chromium sessions run beside them,
+pressing arrow keys on sliders, to measure what a browser waits for (key press to the script state
+back at notRunning).
+
+The agent API is switched on for the benchmark's own server only (environment variable), never in
+`make run` / `make serve-lan`. With --url the students go to a running server instead (e.g. the
+nginx front of several replicas: each student keeps its cookies, so affinity holds); server CPU and
+memory are then not measured. Everything stays on loopback unless --url says otherwise, and every
+level is bounded by --duration (plus the server start and a warm-up visit of every page).
+
+Reported per level and per page: interactions, p50 / p95 / max seconds, page opens, errors (HTTP
+failures, exceptions on the page, requests that outlived the agent API's 30 s wait); the server's
+CPU (cores busy on average) and peak resident memory (VmHWM), and its RSS once the students have
+left (their agent sessions expire after --session-ttl seconds).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.bench_app import (CHROMIUM, CHROMIUM_FLAGS, free_port, machine_line, percentile, print_table, resident_mb,
+                             start_server, stop_server, wait_healthy)
+
+LEVELS = (1, 10, 30, 60)
+MEAN_GAP_S = 2.0  # a student moves a control every 2 s on average
+PAGE_SWITCH = 0.1  # chance that the next action opens another page instead
+ARRIVAL_S = 10.0  # students open their first page at random times within these seconds
+CHOICE_TYPES = ("slider", "select_slider", "selectbox", "radio")
+BUDGET = {"p95_s": 1.0, "max_s": 3.0}
+REQUEST_TIMEOUT_S = 120
+AGENT_ENV = {"STREAMLIT_SERVER_ENABLE_AGENT_API": "true"}
+
+
+# ---------------------------------------------------------------- one student through the agent API
+
+@dataclass
+class Record:
+    """Everything the students saw, shared by their threads (appends are atomic in CPython)."""
+
+    interactions: list[tuple[str, float]] = field(default_factory=list)  # (page, seconds)
+    slowest: dict[str, tuple[float, str]] = field(default_factory=dict)  # page -> (seconds, "key=value")
+    opens: list[tuple[str, float]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
+    browser: list[tuple[str, float]] = field(default_factory=list)
+    browser_opens: list[tuple[str, float]] = field(default_factory=list)
+
+
+class AgentError(Exception):
+    pass
+
+
+class Student:
+    """One agent-API session with its own cookie jar (a proxy's affinity cookie sticks to it)."""
+
+    def __init__(self, base_url: str):
+        self.endpoint = base_url.rstrip("/") + "/_stcore/agent/interact"
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.session_id: str | None = None
+        self.snapshot: dict | None = None
+
+    def post(self, body: dict) -> dict:
+        request = urllib.request.Request(self.endpoint, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with self.opener.open(request, timeout=REQUEST_TIMEOUT_S) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                return json.loads(error.read())
+            except ValueError:
+                raise AgentError(f"HTTP {error.code}") from None
+
+    def interact(self, body: dict) -> None:
+        """One request until its run has settled; raises AgentError for anything but a clean page."""
+        if self.session_id:
+            body = {"session_id": self.session_id, **body}
+        reply = self.post(body)
+        timed_out = False
+        while "error" in reply and reply["error"].get("code") == "wait_timed_out":
+            timed_out = True
+            self.session_id = reply.get("session_id", self.session_id)
+            reply = self.post({"session_id": self.session_id})
+        if "error" in reply and not (reply["error"].get("code") == "unknown_page" and reply.get("session_id")):
+            raise AgentError(reply["error"].get("code", "error"))
+        self.session_id = reply.get("session_id", self.session_id)
+        if "tree" in reply:
+            self.snapshot = reply
+            if reply.get("status") != "ready":
+                raise AgentError("exception on the page")
+        if timed_out:
+            raise AgentError("over the agent API's wait (30 s)")
+
+    def controls(self) -> list[dict]:
+        """The sliders and choosers of the page's main area, as nodes of the last snapshot."""
+        actionable = {action["key"] for action in (self.snapshot or {}).get("actions", []) if action["kind"] == "value"}
+        main = next((node for node in (self.snapshot or {}).get("tree", {}).get("children", [])
+                     if node.get("type") == "main"), {})
+        found, stack = [], [main]
+        while stack:
+            node = stack.pop()
+            if node.get("type") in CHOICE_TYPES and node.get("key") in actionable and not node.get("form_id"):
+                found.append(node)
+            stack.extend(node.get("children", []))
+        return found
+
+
+def random_value(node: dict, rng: random.Random):
+    """A random legal value for a slider / select slider / select box / radio node, or None."""
+    props = node.get("props", {})
+    if node["type"] == "slider":
+        low, high, step = props.get("min_value"), props.get("max_value"), props.get("step") or 1
+        if low is None or high is None or high <= low or isinstance(low, str):
+            return None
+        steps = int(round((high - low) / step))
+
+        def pick():
+            value = low + step * rng.randint(0, steps)
+            return int(value) if isinstance(low, int) and isinstance(step, int) else round(value, 6)
+
+        if isinstance(node.get("value"), list):
+            return sorted([pick(), pick()])
+        return pick()
+    options = props.get("options") or []
+    if len(options) < 2:
+        return None
+    if isinstance(node.get("value"), list):  # a range select slider
+        first, second = sorted(rng.sample(range(len(options)), 2))
+        return [options[first], options[second]]
+    return rng.choice(options)
+
+
+def student_loop(student_index: int, base_url: str, pages: list[str], deadline: float, record: Record,
+                 seed: int) -> None:
+    rng = random.Random(seed * 1000 + student_index)
+    student = Student(base_url)
+    page = rng.choice(pages)
+
+    def timed(kind: str, body: dict) -> None:
+        start = time.perf_counter()
+        try:
+            student.interact(body)
+        except (AgentError, OSError, ValueError) as error:
+            record.errors.append((page, f"{kind}: {error}"))
+            return
+        elapsed = time.perf_counter() - start
+        (record.opens if kind == "open" else record.interactions).append((page, elapsed))
+        if kind == "move" and elapsed > record.slowest.get(page, (0.0, ""))[0]:
+            record.slowest[page] = (elapsed, ", ".join(f"{key}={value}" for key, value in body["widget_state"].items()))
+
+    time.sleep(rng.uniform(0, ARRIVAL_S))  # a class arrives over some seconds, not in one millisecond
+    timed("open", {"page": page})
+    while True:
+        gap = rng.expovariate(1 / MEAN_GAP_S)
+        if time.monotonic() + gap > deadline:
+            return
+        time.sleep(gap)
+        if student.session_id is None:
+            timed("open", {"page": page})
+            continue
+        controls = student.controls()
+        if not controls or rng.random() < PAGE_SWITCH:
+            page = rng.choice([other for other in pages if other != page] or pages)
+            timed("open", {"page": page})
+            continue
+        node = rng.choice(controls)
+        value = random_value(node, rng)
+        if value is not None:
+            timed("move", {"widget_state": {node["key"]: value}})
+
+
+# ---------------------------------------------------------------- a couple of real browsers
+
+STATE_LOG = """() => {
+    window.__states = [];
+    const watch = () => {
+        const app = document.querySelector("[data-testid='stApp']");
+        if (!app) { requestAnimationFrame(watch); return; }
+        new MutationObserver(() => window.__states.push([performance.now(), app.getAttribute('data-test-script-state')]))
+            .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    };
+    watch();
+}"""
+RERUN_DONE = """(start) => {
+    const states = window.__states.filter(([time]) => time >= start);
+    const ran = states.findIndex(([, state]) => state === 'running');
+    if (ran < 0) return null;
+    const done = states.slice(ran).find(([, state]) => state === 'notRunning');
+    return done ? done[0] - start : null;
+}"""
+WAIT_IDLE = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const running = document.querySelector("[data-testid='stStatusWidget'] button, [data-testid='stSpinner']");
+    return app && app.getAttribute('data-test-script-state') === 'notRunning' && !running && document.querySelector('h1');
+}"""
+
+
+def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: float, record: Record,
+                 seed: int) -> None:
+    """A real Chromium session: open a page, press an arrow key on one of its sliders every ~2 s."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    rng = random.Random(seed * 1000 + 500 + browser_index)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_init_script(f"({STATE_LOG})()")
+        page_handle = context.new_page()
+        page_handle.set_default_timeout(60_000)
+        key = None
+        try:
+            while time.monotonic() < deadline:
+                if key is None or rng.random() < PAGE_SWITCH:
+                    key = rng.choice(pages)
+                    start = time.perf_counter()
+                    page_handle.goto(f"{base_url}/{key}?lang=en")
+                    page_handle.wait_for_function(WAIT_IDLE, polling=50)
+                    record.browser_opens.append((key or "overview", time.perf_counter() - start))
+                time.sleep(rng.expovariate(1 / MEAN_GAP_S))
+                sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
+                if sliders.count() == 0:
+                    key = None
+                    continue
+                slider = sliders.nth(rng.randrange(sliders.count()))
+                slider.focus()
+                start = page_handle.evaluate("() => performance.now()")
+                slider.press(rng.choice(["ArrowRight", "ArrowLeft"]))
+                waited = page_handle.wait_for_function(RERUN_DONE, arg=start, polling=20, timeout=30_000)
+                record.browser.append((key or "overview", waited.json_value() / 1000))
+                if page_handle.locator("[data-testid='stException']").count():
+                    record.errors.append((key or "overview", "browser: exception on the page"))
+        except PlaywrightError as error:
+            if time.monotonic() < deadline:
+                record.errors.append((key or "overview", f"browser: {str(error).splitlines()[0][:80]}"))
+        finally:
+            browser.close()
+
+
+# ---------------------------------------------------------------- one level
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def page_keys() -> list[str]:
+    """The agent API's url_path of every registered page ("" is the default page)."""
+    from components.navigation import PAGES
+
+    return ["" if index == 0 else spec.key for index, spec in enumerate(PAGES)]
+
+
+def warm_disk_caches() -> None:
+    """Every tokenizer the vocabulary slider offers, trained once into .cache/ (as a built image has them,
+    deploy/prewarm.py): a cold disk cache is `python -m bench worst`'s business, not a class's."""
+    from models.text import tokenization
+
+    tokenization.train_all(tokenization.missing_tokenizers())
+
+
+def warm_up(base_url: str, pages: list[str]) -> float:
+    """One untimed visit of every page, so the first students do not pay for loading models."""
+    start = time.perf_counter()
+    student = Student(base_url)
+    for key in pages:
+        began = time.perf_counter()
+        try:
+            student.interact({"page": key})
+            outcome = "ok"
+        except (AgentError, OSError) as error:
+            outcome = str(error)
+        print(f"  warm-up {key or 'overview'}: {time.perf_counter() - began:.1f} s ({outcome})", flush=True)
+    return time.perf_counter() - start
+
+
+def run_level(students: int, browsers: int, duration: float, url: str | None, session_ttl: int, seed: int) -> dict:
+    pages = page_keys()
+    process = None
+    if url is None:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        os.environ.update(AGENT_ENV, STREAMLIT_SERVER_AGENT_SESSION_TTL=str(session_ttl))
+        process = start_server(port)
+    try:
+        if process is not None:
+            wait_healthy(url, process)
+        warm_s = warm_up(url, pages)
+        record = Record()
+        cpu_start = cpu_seconds(process.pid) if process else 0.0
+        client_start = sum(os.times()[:2])
+        wall_start = time.monotonic()
+        deadline = wall_start + duration
+        threads = [threading.Thread(target=student_loop, args=(index, url, pages, deadline, record, seed), daemon=True)
+                   for index in range(students)]
+        threads += [threading.Thread(target=browser_loop, args=(index, url, pages, deadline, record, seed), daemon=True)
+                    for index in range(browsers)]
+        peak_rss = 0.0
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            if process:
+                peak_rss = max(peak_rss, resident_mb(process.pid)[0])
+            time.sleep(1)
+        wall = time.monotonic() - wall_start
+        result = {"students": students, "browsers": browsers, "record": record, "wall_s": wall, "warm_s": warm_s,
+                  "client_cores": (sum(os.times()[:2]) - client_start) / wall, "load": machine_line()}
+        if process:
+            result["server_cpu_s"] = cpu_seconds(process.pid) - cpu_start
+            result["server_cores"] = result["server_cpu_s"] / wall
+            result["peak_mb"] = max(peak_rss, resident_mb(process.pid)[1])
+            result["during_mb"] = peak_rss
+            # Idle agent sessions expire after the TTL; Streamlit sweeps them every TTL seconds (at most 60).
+            time.sleep(2 * min(session_ttl, 60) + 3)
+            result["after_mb"] = resident_mb(process.pid)[0]
+        return result
+    finally:
+        if process is not None:
+            stop_server(process)
+
+
+# ---------------------------------------------------------------- report
+
+def seconds(values: list[float], q: float | None = None) -> str:
+    if not values:
+        return "-"
+    return f"{(max(values) if q is None else percentile(values, q)):.2f}"
+
+
+def report_level(result: dict) -> None:
+    record: Record = result["record"]
+    print(f"### {result['students']} students + {result['browsers']} browsers, {result['wall_s']:.0f} s "
+          f"(warm-up of every page {result['warm_s']:.0f} s; {result['load']})")
+    by_page: dict[str, list[float]] = {}
+    for page, value in record.interactions:
+        by_page.setdefault(page, []).append(value)
+    opens: dict[str, list[float]] = {}
+    for page, value in record.opens:
+        opens.setdefault(page, []).append(value)
+    errors: dict[str, list[str]] = {}
+    for page, what in record.errors:
+        errors.setdefault(page, []).append(what)
+    rows = []
+    for page in page_keys():
+        values = by_page.get(page, [])
+        over = values and (percentile(values, 0.95) > BUDGET["p95_s"] or max(values) > BUDGET["max_s"])
+        rows.append([page or "overview", len(values), seconds(values, 0.5), seconds(values, 0.95), seconds(values),
+                     len(opens.get(page, [])), seconds(opens.get(page, []), 0.5), seconds(opens.get(page, [])),
+                     len(errors.get(page, [])), "**over**" if over else ("ok" if values else ""),
+                     record.slowest.get(page, (0.0, ""))[1][:60]])
+    every = [value for _, value in record.interactions]
+    rows.append(["**all pages**", len(every), seconds(every, 0.5), seconds(every, 0.95), seconds(every),
+                 len(record.opens), seconds([v for _, v in record.opens], 0.5), seconds([v for _, v in record.opens]),
+                 len(record.errors), "", ""])
+    browser = [value for _, value in record.browser]
+    if record.browser or record.browser_opens:
+        rows.append(["*Chromium*", len(browser), seconds(browser, 0.5), seconds(browser, 0.95), seconds(browser),
+                     len(record.browser_opens), seconds([v for _, v in record.browser_opens], 0.5),
+                     seconds([v for _, v in record.browser_opens]), "", "", ""])
+    print_table(["page", "moves", "p50 s", "p95 s", "max s", "opens", "open p50 s", "open max s", "errors",
+                 f"budget (p95 <= {BUDGET['p95_s']:g}, max <= {BUDGET['max_s']:g})", "slowest move"], rows)
+    if record.errors:
+        kinds: dict[str, int] = {}
+        for _, what in record.errors:
+            kinds[what] = kinds.get(what, 0) + 1
+        print("Errors: " + "; ".join(f"{what} x{count}" for what, count in sorted(kinds.items())) + "\n")
+
+
+def report_summary(results: list[dict]) -> None:
+    print("### Summary")
+    rows = []
+    for result in results:
+        record: Record = result["record"]
+        every = [value for _, value in record.interactions]
+        page_p95 = {}
+        for page, value in record.interactions:
+            page_p95.setdefault(page or "overview", []).append(value)
+        worst = max(page_p95.items(), key=lambda item: percentile(item[1], 0.95), default=("-", []))
+        rows.append([result["students"], len(every), seconds(every, 0.5), seconds(every, 0.95), seconds(every),
+                     f"{worst[0]} {seconds(worst[1], 0.95)}", len(record.errors),
+                     f"{result.get('server_cores', float('nan')):.2f}",
+                     f"{1000 * result.get('server_cpu_s', float('nan')) / max(1, len(every) + len(record.opens)):.0f}",
+                     f"{result['client_cores']:.2f}",
+                     f"{result.get('peak_mb', float('nan')):.0f}", f"{result.get('after_mb', float('nan')):.0f}"])
+    print_table(["students", "moves", "p50 s", "p95 s", "max s", "worst page p95 s", "errors", "server cores",
+                 "server CPU ms per request", "bench cores", "server peak MB", "RSS after they left MB"], rows)
+
+
+def main(device=None, quick: bool = False, levels: tuple[int, ...] = LEVELS, duration: float = 60.0,
+         browsers: int = 2, url: str | None = None, session_ttl: int = 20, seed: int = 0) -> None:
+    if quick:
+        levels, duration, browsers = tuple(level for level in levels if level <= 10) or (1,), min(duration, 15), 1
+    print(f"## Class load ({machine_line()}; agent API students + {browsers} Chromium; "
+          f"{duration:.0f} s per level; {'server ' + url if url else 'own server on loopback'})\n", flush=True)
+    if url is None:
+        warm_disk_caches()
+    results = []
+    for students in levels:
+        print(f"Running {students} students...", flush=True)
+        result = run_level(students, browsers, duration, url, session_ttl, seed)
+        report_level(result)
+        results.append(result)
+    report_summary(results)
+    print(f"(load average at the end: {machine_line()})")

@@ -1,0 +1,180 @@
+"""Past one server: two app replicas behind Debian's nginx on loopback, with the repository's own
+sticky-routing config (deploy/nginx/app.conf, only its upstream addresses and listen port swapped
+for loopback ones). A real Chromium session works through the proxy (its WebSocket upgrade is
+answered 101), stays on one replica across reruns and a reload, new visitors spread over both
+replicas, and the class-load benchmark's agent-API students run through the proxy without an error
+(a student routed to the other replica would get `unknown_session`).
+
+Skipped with a reason where nginx is missing, except under CI=true (.ci/run installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import (REPO, assert_no_exception, chart_signature, free_port, stop_server, wait_for_app,
+                                    wait_healthy)
+
+pytestmark = pytest.mark.browser
+
+NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+SITE_CONF = REPO / "deploy" / "nginx" / "app.conf"
+REPLICAS = 2
+# Each request: which replica answered, its status, the request line, the route key behind the cookie.
+LOG_FORMAT = "log_format routes '$upstream_addr $status \"$request\" $te_route';"
+
+
+def find_nginx() -> str | None:
+    candidates = [os.environ.get("NGINX_PATH"), shutil.which("nginx"), *NGINX_CANDIDATES]
+    return next((c for c in candidates if c and os.path.exists(c)), None)
+
+
+def loopback_site(ports: list[int], listen: int) -> str:
+    """deploy/nginx/app.conf with its upstream servers and listen port moved to loopback."""
+    text = SITE_CONF.read_text()
+    servers = re.findall(r"^\s*server\s+app\d+:8501[^;]*;\n", text, flags=re.MULTILINE)
+    assert len(servers) >= REPLICAS, "deploy/nginx/app.conf no longer lists app1:8501, app2:8501, ... upstreams"
+    options = servers[0].split(":8501", 1)[1].rstrip(";\n")
+    loopback = "".join(f"    server 127.0.0.1:{port}{options};\n" for port in ports)
+    text = text.replace("".join(servers), loopback)
+    assert "listen 8080;" in text, "deploy/nginx/app.conf no longer listens on 8080"
+    return text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
+
+
+def main_conf(prefix: Path, site: str) -> str:
+    user = "user root;\n" if os.geteuid() == 0 else ""  # root: workers may not traverse a private tmp dir as nobody
+    temp = "\n".join(f"    {name}_temp_path {prefix / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return (f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\nerror_log {prefix / 'error.log'} warn;\n"
+            f"events {{ worker_connections 512; }}\n"
+            f"http {{\n    {LOG_FORMAT}\n    access_log {prefix / 'access.log'} routes;\n{temp}\n{site}\n}}\n")
+
+
+@pytest.fixture(scope="module")
+def nginx_path() -> str:
+    path = find_nginx()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI=true but nginx is missing: install Debian's nginx (.ci/run does) or set NGINX_PATH")
+        pytest.skip("nginx not found (install Debian's nginx or set NGINX_PATH)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def replicas(chromium_path, nginx_path, tmp_path_factory):
+    """Two `streamlit run` servers with the agent API on (for the benchmark's students) and one
+    shared cookie secret, as deploy/compose.yaml gives its replicas."""
+    logs = tmp_path_factory.mktemp("replicas")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "STREAMLIT_SERVER_ENABLE_AGENT_API": "true", "STREAMLIT_SERVER_COOKIE_SECRET": "test-secret-shared-by-replicas"}
+    ports, processes = [], []
+    try:
+        for index in range(REPLICAS):
+            port = free_port()
+            log = open(logs / f"replica-{index}.log", "w")
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env))
+            ports.append(port)
+        for port, process in zip(ports, processes):
+            wait_healthy(f"http://127.0.0.1:{port}", process, timeout=180)
+        yield ports
+    finally:
+        for process in processes:
+            stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def proxy(nginx_path, replicas, tmp_path_factory):
+    prefix = tmp_path_factory.mktemp("nginx")
+    listen = free_port()
+    (prefix / "nginx.conf").write_text(main_conf(prefix, loopback_site(replicas, listen)))
+    checked = subprocess.run([nginx_path, "-t", "-p", str(prefix), "-e", str(prefix / "error.log"),
+                              "-c", str(prefix / "nginx.conf")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([nginx_path, "-p", str(prefix), "-e", str(prefix / "error.log"),
+                                "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{listen}"
+    try:
+        wait_healthy(url, process, timeout=30)
+        yield {"url": url, "log": prefix / "access.log", "replicas": [f"127.0.0.1:{port}" for port in replicas]}
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def routes(log: Path) -> list[dict]:
+    """Access log lines as dicts; a line is written when its request (or WebSocket) ends."""
+    found = []
+    for line in log.read_text().splitlines():
+        match = re.match(r'(\S+) (\d+) "(\S+) (\S+)[^"]*" (\S+)$', line)
+        if match:
+            upstream, status, method, path, route = match.groups()
+            found.append({"upstream": upstream, "status": int(status), "path": path, "route": route})
+    return found
+
+
+def test_new_visitors_spread_over_the_replicas_and_get_a_route_cookie(proxy):
+    cookies = set()
+    for _ in range(16):
+        with urllib.request.urlopen(f"{proxy['url']}/_stcore/health", timeout=10) as response:
+            assert response.status == 200
+            cookie = response.headers.get("Set-Cookie", "")
+            assert cookie.startswith("te_replica="), cookie
+            cookies.add(cookie.split(";")[0])
+    assert len(cookies) == 16  # every new visitor gets its own route key
+    health = [entry for entry in routes(proxy["log"]) if entry["path"] == "/_stcore/health"]
+    assert {entry["upstream"] for entry in health} == set(proxy["replicas"])  # both replicas serve (1 - 2^-15)
+
+
+def test_a_browser_session_works_through_the_proxy_and_stays_on_one_replica(proxy, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    try:
+        page.goto(f"{proxy['url']}/sampling?lang=en")
+        wait_for_app(page)  # nothing renders without the WebSocket
+        assert_no_exception(page)
+        slider = page.locator("[data-testid='stSlider']").filter(has_text="Temperature").get_by_role("slider")
+        for _ in range(2):  # reruns over the WebSocket, then a reload opens a new one
+            before = chart_signature(page)
+            slider.focus()
+            slider.press("PageDown")
+            wait_for_app(page)
+            assert_no_exception(page)
+            assert chart_signature(page) != before, "the rerun through the proxy did not redraw the chart"
+            page.reload()
+            wait_for_app(page)
+            assert_no_exception(page)
+        route = next(cookie["value"] for cookie in context.cookies() if cookie["name"] == "te_replica")
+    finally:
+        context.close()  # closes the last WebSocket, so nginx logs it
+    time.sleep(1)
+    mine = [entry for entry in routes(proxy["log"]) if entry["route"] == route]
+    sockets = [entry for entry in mine if entry["path"].startswith("/_stcore/stream")]
+    assert len(sockets) >= 3 and all(entry["status"] == 101 for entry in sockets), sockets
+    assert len({entry["upstream"] for entry in mine}) == 1, mine  # page, scripts, sockets: one replica
+
+
+def test_class_benchmark_through_the_proxy(proxy):
+    from bench.bench_class import run_level
+
+    result = run_level(students=4, browsers=0, duration=15, url=proxy["url"], session_ttl=20, seed=1)
+    record = result["record"]
+    assert record.errors == []
+    assert len(record.opens) >= 4 and record.interactions, "the students did nothing"
+    agent = [entry for entry in routes(proxy["log"]) if entry["path"] == "/_stcore/agent/interact"]
+    by_route = {}
+    for entry in agent:
+        by_route.setdefault(entry["route"], set()).add(entry["upstream"])
+    assert len(by_route) >= 5 and all(len(upstreams) == 1 for upstreams in by_route.values()), by_route
