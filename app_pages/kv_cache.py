@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from components.busy import heavy_run
 from components.i18n import option_labels, t
 from components.figures.kv_cache import cache_bytes_line, timing_lines, variant_bars
 from components.layout import next_page_link, page_header, what_to_notice
@@ -114,7 +115,8 @@ def run(get_model, model_id, ids, new_tokens, device):
                 bar.progress(done / total, text=t(f"{KEY}.progress", done=done, total=total))
 
         model = get_model()
-        result = compare_generation(model, ids, new_tokens, progress)
+        with heavy_run():  # explicit runs take turns: one per two cores, the others see a queued note
+            result = compare_generation(model, ids, new_tokens, progress)
         bar.empty()
         st.session_state[RESULT] = {"request": request, "result": result,
                                     "decodable": model.config.vocab_size == tokenizer().get_vocab_size()}

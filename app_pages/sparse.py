@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components.figures.shared import figure_from_spec, figure_spec
+from components.busy import heavy_run
 from components.i18n import current_language, option_labels, t, translate
 from components.loaders import load_tiny_gpt
 from components.layout import next_page_link, page_header, what_to_notice
@@ -143,8 +144,9 @@ def timing_section(settings):
         from models.labs.sparse import time_patterns
 
         bar = st.progress(0.0, text=t(f"{KEY}.timing_running"))
-        rows = time_patterns(settings.clamped()[0], tuple(lengths), device, block=TIMING_BLOCK, with_flex=with_flex,
-                             progress=lambda done, T: bar.progress(done, text=t(f"{KEY}.timing_done_length", T=T)))
+        with heavy_run():  # timings take turns, so each one measures the cores it is given
+            rows = time_patterns(settings.clamped()[0], tuple(lengths), device, block=TIMING_BLOCK, with_flex=with_flex,
+                                 progress=lambda done, T: bar.progress(done, text=t(f"{KEY}.timing_done_length", T=T)))
         bar.empty()
         st.session_state[f"{KEY}_timing_rows"] = (settings, device.type, rows)
     stored = st.session_state.get(f"{KEY}_timing_rows")
@@ -209,7 +211,8 @@ def gpt_section(settings):
                  icon=":material/play_arrow:"):
         bar = st.progress(0.0, text=t(f"{KEY}.gpt_running"))
         try:
-            outcome = compare_on_gpt(style, clamped, prompt, lambda done: bar.progress(done))
+            with heavy_run():
+                outcome = compare_on_gpt(style, clamped, prompt, lambda done: bar.progress(done))
         except FileNotFoundError:
             outcome = None
             st.error(t(f"{KEY}.gpt_missing"))

@@ -1,5 +1,5 @@
 """python -m bench [decode|sparse|app|worst|class] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
-                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL]"""
+                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2]"""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=2, help="class benchmark: real Chromium sessions (default 2)")
     parser.add_argument("--url", default=None,
                         help="class benchmark: a running server (e.g. a proxy) instead of starting one on loopback")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="class benchmark: app servers to start, behind nginx with deploy/nginx/app.conf when > 1")
     args = parser.parse_args()
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:
@@ -43,7 +45,7 @@ def main() -> None:
                            only_pages=tuple(filter(None, args.app_pages.split(","))))
         elif name == "class":
             bench_class.main(device, quick=args.quick, levels=tuple(int(n) for n in args.students.split(",") if n),
-                             duration=args.duration, browsers=args.browsers, url=args.url)
+                             duration=args.duration, browsers=args.browsers, url=args.url, replicas=args.replicas)
         else:
             SUITES[name](device, quick=args.quick)
 

@@ -29,6 +29,10 @@ import http.cookiejar
 import json
 import os
 import random
+import re
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -291,20 +295,29 @@ def warm_up(base_url: str, pages: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def run_level(students: int, browsers: int, duration: float, url: str | None, session_ttl: int, seed: int) -> dict:
+def run_level(students: int, browsers: int, duration: float, url: str | None, session_ttl: int, seed: int,
+              replicas: int = 1) -> dict:
+    """One level: start the server(s) unless ``url`` is given (``replicas`` > 1: that many behind
+    nginx with deploy/nginx/app.conf), warm every page, let the class work for ``duration`` s."""
     pages = page_keys()
-    process = None
+    processes, proxy = [], None
     if url is None:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         os.environ.update(AGENT_ENV, STREAMLIT_SERVER_AGENT_SESSION_TTL=str(session_ttl))
-        process = start_server(port)
+        ports = [free_port() for _ in range(replicas)]
+        processes = [start_server(port) for port in ports]
     try:
-        if process is not None:
-            wait_healthy(url, process)
-        warm_s = warm_up(url, pages)
+        warm_s = 0.0
+        for port, process in zip(ports if processes else [], processes):
+            wait_healthy(f"http://127.0.0.1:{port}", process)
+            warm_s += warm_up(f"http://127.0.0.1:{port}", pages)
+        if processes:
+            url = f"http://127.0.0.1:{ports[0]}"
+            if replicas > 1:
+                proxy, url = start_proxy(ports)
+        else:
+            warm_s = warm_up(url, pages)
         record = Record()
-        cpu_start = cpu_seconds(process.pid) if process else 0.0
+        cpu_start = sum(cpu_seconds(process.pid) for process in processes)
         client_start = sum(os.times()[:2])
         wall_start = time.monotonic()
         deadline = wall_start + duration
@@ -316,24 +329,77 @@ def run_level(students: int, browsers: int, duration: float, url: str | None, se
         for thread in threads:
             thread.start()
         while any(thread.is_alive() for thread in threads):
-            if process:
-                peak_rss = max(peak_rss, resident_mb(process.pid)[0])
+            if processes:
+                peak_rss = max(peak_rss, sum(resident_mb(process.pid)[0] for process in processes))
             time.sleep(1)
         wall = time.monotonic() - wall_start
-        result = {"students": students, "browsers": browsers, "record": record, "wall_s": wall, "warm_s": warm_s,
+        result = {"students": students, "browsers": browsers, "replicas": replicas if processes else None,
+                  "record": record, "wall_s": wall, "warm_s": warm_s,
                   "client_cores": (sum(os.times()[:2]) - client_start) / wall, "load": machine_line()}
-        if process:
-            result["server_cpu_s"] = cpu_seconds(process.pid) - cpu_start
+        if processes:
+            result["server_cpu_s"] = sum(cpu_seconds(process.pid) for process in processes) - cpu_start
             result["server_cores"] = result["server_cpu_s"] / wall
-            result["peak_mb"] = max(peak_rss, resident_mb(process.pid)[1])
-            result["during_mb"] = peak_rss
+            result["peak_mb"] = max(peak_rss, sum(resident_mb(process.pid)[1] for process in processes))
             # Idle agent sessions expire after the TTL; Streamlit sweeps them every TTL seconds (at most 60).
             time.sleep(2 * min(session_ttl, 60) + 3)
-            result["after_mb"] = resident_mb(process.pid)[0]
+            result["after_mb"] = sum(resident_mb(process.pid)[0] for process in processes)
         return result
     finally:
-        if process is not None:
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(timeout=15)
+        for process in processes:
             stop_server(process)
+
+
+# ---------------------------------------------------------------- several replicas behind nginx
+
+SITE_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "app.conf"
+ROUTE_LOG_FORMAT = "log_format routes '$upstream_addr $status \"$request\" $te_route';"
+
+
+def loopback_site(ports: list[int], listen: int) -> str:
+    """deploy/nginx/app.conf with its upstream servers and listen port moved to loopback."""
+    text = SITE_CONF.read_text()
+    servers = re.findall(r"^\s*server\s+app\d+:8501[^;]*;\n", text, flags=re.MULTILINE)
+    if len(servers) < len(ports) or "listen 8080;" not in text:
+        raise ValueError("deploy/nginx/app.conf no longer lists app1:8501, app2:8501, ... or listens on 8080")
+    options = servers[0].split(":8501", 1)[1].rstrip(";\n")
+    loopback = "".join(f"    server 127.0.0.1:{port}{options};\n" for port in ports)
+    return text.replace("".join(servers), loopback).replace("listen 8080;", f"listen 127.0.0.1:{listen};")
+
+
+def nginx_conf(prefix: Path, site: str) -> str:
+    """A whole nginx.conf around ``site`` that lives in ``prefix`` (pid, logs, temp files); the access log
+    names the replica behind every request (format ``routes``)."""
+    user = "user root;\n" if os.geteuid() == 0 else ""  # as root, workers could not enter a private tmp dir
+    temp = "\n".join(f"    {name}_temp_path {prefix / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return (f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\nerror_log {prefix / 'error.log'} warn;\n"
+            f"events {{ worker_connections 1024; }}\n"
+            f"http {{\n    {ROUTE_LOG_FORMAT}\n    access_log {prefix / 'access.log'} routes;\n{temp}\n{site}\n}}\n")
+
+
+def find_nginx() -> str | None:
+    candidates = [os.environ.get("NGINX_PATH"), shutil.which("nginx"), "/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+    return next((c for c in candidates if c and os.path.exists(c)), None)
+
+
+def start_proxy(ports: list[int], prefix: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Debian's nginx on a free loopback port in front of ``ports``; returns (process, url)."""
+    nginx = find_nginx()
+    if nginx is None:
+        raise RuntimeError("nginx not found (install Debian's nginx or set NGINX_PATH)")
+    prefix = prefix or Path(tempfile.mkdtemp(prefix="bench-class-nginx-"))
+    listen = free_port()
+    (prefix / "nginx.conf").write_text(nginx_conf(prefix, loopback_site(ports, listen)))
+    command = [nginx, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(prefix / "nginx.conf")]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
+    if checked.returncode != 0:
+        raise RuntimeError(checked.stderr)
+    process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{listen}"
+    wait_healthy(url, process, timeout=30)
+    return process, url
 
 
 # ---------------------------------------------------------------- report
@@ -404,17 +470,19 @@ def report_summary(results: list[dict]) -> None:
 
 
 def main(device=None, quick: bool = False, levels: tuple[int, ...] = LEVELS, duration: float = 60.0,
-         browsers: int = 2, url: str | None = None, session_ttl: int = 20, seed: int = 0) -> None:
+         browsers: int = 2, url: str | None = None, session_ttl: int = 20, seed: int = 0, replicas: int = 1) -> None:
     if quick:
         levels, duration, browsers = tuple(level for level in levels if level <= 10) or (1,), min(duration, 15), 1
     print(f"## Class load ({machine_line()}; agent API students + {browsers} Chromium; "
-          f"{duration:.0f} s per level; {'server ' + url if url else 'own server on loopback'})\n", flush=True)
+          f"{duration:.0f} s per level; "
+          f"{'server ' + url if url else f'{replicas} own server(s) on loopback' + (' behind nginx' if replicas > 1 else '')})\n",
+          flush=True)
     if url is None:
         warm_disk_caches()
     results = []
     for students in levels:
         print(f"Running {students} students...", flush=True)
-        result = run_level(students, browsers, duration, url, session_ttl, seed)
+        result = run_level(students, browsers, duration, url, session_ttl, seed, replicas)
         report_level(result)
         results.append(result)
     report_summary(results)

@@ -1,6 +1,6 @@
 """Past one server: two app replicas behind Debian's nginx on loopback, with the repository's own
 sticky-routing config (deploy/nginx/app.conf, only its upstream addresses and listen port swapped
-for loopback ones). A real Chromium session works through the proxy (its WebSocket upgrade is
+for loopback ones, by the class benchmark's own `start_proxy`). A real Chromium session works through the proxy (its WebSocket upgrade is
 answered 101), stays on one replica across reruns and a reload, new visitors spread over both
 replicas, and the class-load benchmark's agent-API students run through the proxy without an error
 (a student routed to the other replica would get `unknown_session`).
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -21,41 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.bench_class import find_nginx, start_proxy
 from tests.browser.conftest import (REPO, assert_no_exception, chart_signature, free_port, stop_server, wait_for_app,
                                     wait_healthy)
 
 pytestmark = pytest.mark.browser
 
-NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
-SITE_CONF = REPO / "deploy" / "nginx" / "app.conf"
 REPLICAS = 2
-# Each request: which replica answered, its status, the request line, the route key behind the cookie.
-LOG_FORMAT = "log_format routes '$upstream_addr $status \"$request\" $te_route';"
-
-
-def find_nginx() -> str | None:
-    candidates = [os.environ.get("NGINX_PATH"), shutil.which("nginx"), *NGINX_CANDIDATES]
-    return next((c for c in candidates if c and os.path.exists(c)), None)
-
-
-def loopback_site(ports: list[int], listen: int) -> str:
-    """deploy/nginx/app.conf with its upstream servers and listen port moved to loopback."""
-    text = SITE_CONF.read_text()
-    servers = re.findall(r"^\s*server\s+app\d+:8501[^;]*;\n", text, flags=re.MULTILINE)
-    assert len(servers) >= REPLICAS, "deploy/nginx/app.conf no longer lists app1:8501, app2:8501, ... upstreams"
-    options = servers[0].split(":8501", 1)[1].rstrip(";\n")
-    loopback = "".join(f"    server 127.0.0.1:{port}{options};\n" for port in ports)
-    text = text.replace("".join(servers), loopback)
-    assert "listen 8080;" in text, "deploy/nginx/app.conf no longer listens on 8080"
-    return text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
-
-
-def main_conf(prefix: Path, site: str) -> str:
-    user = "user root;\n" if os.geteuid() == 0 else ""  # root: workers may not traverse a private tmp dir as nobody
-    temp = "\n".join(f"    {name}_temp_path {prefix / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\nerror_log {prefix / 'error.log'} warn;\n"
-            f"events {{ worker_connections 512; }}\n"
-            f"http {{\n    {LOG_FORMAT}\n    access_log {prefix / 'access.log'} routes;\n{temp}\n{site}\n}}\n")
 
 
 @pytest.fixture(scope="module")
@@ -95,18 +66,11 @@ def replicas(chromium_path, nginx_path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def proxy(nginx_path, replicas, tmp_path_factory):
+    """deploy/nginx/app.conf in front of the replicas (bench.bench_class.start_proxy: only the upstream
+    addresses and the listen port become loopback ones; it runs `nginx -t` first)."""
     prefix = tmp_path_factory.mktemp("nginx")
-    listen = free_port()
-    (prefix / "nginx.conf").write_text(main_conf(prefix, loopback_site(replicas, listen)))
-    checked = subprocess.run([nginx_path, "-t", "-p", str(prefix), "-e", str(prefix / "error.log"),
-                              "-c", str(prefix / "nginx.conf")], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr
-    process = subprocess.Popen([nginx_path, "-p", str(prefix), "-e", str(prefix / "error.log"),
-                                "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{listen}"
+    process, url = start_proxy(replicas, prefix)
     try:
-        wait_healthy(url, process, timeout=30)
         yield {"url": url, "log": prefix / "access.log", "replicas": [f"127.0.0.1:{port}" for port in replicas]}
     finally:
         process.terminate()
