@@ -1,6 +1,6 @@
-"""Class load: N students at once against one real `streamlit run` server, as a class uses it.
+"""Class load: N students at once against a real `streamlit run` server, as a class uses it.
 
-python -m bench class [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL]
+python -m bench class [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2]
 
 Each student is one real Streamlit session driven through Streamlit's agent API
 (`POST /_stcore/agent/interact`, described at `/_stcore/agent/openapi.json`): it opens a random page,
@@ -14,7 +14,8 @@ back at notRunning).
 The agent API is switched on for the benchmark's own server only (environment variable), never in
 `make run` / `make serve-lan`. With --url the students go to a running server instead (e.g. the
 nginx front of several replicas: each student keeps its cookies, so affinity holds); server CPU and
-memory are then not measured. Everything stays on loopback unless --url says otherwise, and every
+memory are then not measured. With --replicas 2 the benchmark starts two servers behind Debian's
+nginx running deploy/nginx/app.conf (upstreams and port moved to loopback), as deploy/compose.yaml does. Everything stays on loopback unless --url says otherwise, and every
 level is bounded by --duration (plus the server start and a warm-up visit of every page).
 
 Reported per level and per page: interactions, p50 / p95 / max seconds, page opens, errors (HTTP
