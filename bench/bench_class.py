@@ -15,8 +15,9 @@ The agent API is switched on for the benchmark's own server only (environment va
 `make run` / `make serve-lan`. With --url the students go to a running server instead (e.g. the
 nginx front of several replicas: each student keeps its cookies, so affinity holds); server CPU and
 memory are then not measured. With --replicas 2 the benchmark starts two servers behind Debian's
-nginx running deploy/nginx/app.conf (upstreams and port moved to loopback), as deploy/compose.yaml does. Everything stays on loopback unless --url says otherwise, and every
-level is bounded by --duration (plus the server start and a warm-up visit of every page).
+nginx running deploy/nginx/app.conf (upstreams and port moved to loopback), as deploy/compose.yaml
+does. Everything stays on loopback unless --url says otherwise, and every level is bounded by
+--duration (plus the server start and a warm-up visit of every page).
 
 Reported per level and per page: interactions, p50 / p95 / max seconds, page opens, errors (HTTP
 failures, exceptions on the page, requests that outlived the agent API's 30 s wait); the server's
