@@ -111,11 +111,12 @@ def right_title(choices: lab.BlockChoices) -> str:
 def two_blocks() -> None:
     st.subheader(t(f"{KEY}.blocks_title"))
     st.markdown(t(f"{KEY}.blocks_intro"))
-    size = st.selectbox(t(f"{KEY}.size"), tuple(lab.SIZES), key=f"{KEY}_size",
+    size = st.selectbox(t(f"{KEY}.size"), lab.SIZES, key=f"{KEY}_size",
                         format_func=option_labels(f"{KEY}.size_"), help=t(f"{KEY}.size_help"))
     control_column, diagram_column = st.columns([1, 2])
     with control_column:
-        choices = switch_controls(lab.SIZES[size]["n_head"])
+        shape = lab.size_spec(size).shape
+        choices = switch_controls(shape.n_head)
     original = lab.BlockChoices.style_2017()
     before, after = lab.block_stats(size, original), lab.block_stats(size, choices)
     with diagram_column:
@@ -124,7 +125,7 @@ def two_blocks() -> None:
             BlockDrawing(right_title(choices), choices.norm_placement, drawing_labels(after, choices),
                          changed_parts(choices.changed_from(original))),
             legend=t(f"{KEY}.diagram_legend")), key=f"{KEY}_diagram_chart", config={"displayModeBar": False})
-    context = lab.SIZES[size]["block_size"]
+    context = shape.context
     columns = st.columns(4)
     columns[0].metric(t(f"{KEY}.metric_parameters"), format_count(after.total),
                       delta=f"{(after.total - before.total) / before.total:+.1%}", delta_color="off",

@@ -41,6 +41,16 @@ NORM_KINDS = ("layernorm", "rmsnorm")
 POSITION_KINDS = ("sinusoidal", "learned", "rope")
 FFN_KINDS = ("relu", "gelu", "swiglu")
 
+# The two designs, written once: BlockConfig.style_*, GPTConfig.style_* and the blocks page's
+# switches (models.labs.blocks.BlockChoices) all read them from here.
+STYLES: dict[str, dict] = {
+    "2017": dict(norm_placement="post", norm="layernorm", positions="sinusoidal", ffn="relu", bias=True),
+    "2024": dict(norm_placement="pre", norm="rmsnorm", positions="rope", ffn="swiglu", bias=False),
+}
+# Query heads per K/V head: 1 = multi-head attention (2017); Llama-3-8B groups 32 query heads
+# over 8 K/V heads, and the bundled tiny 2024 model 8 over 2: four per group.
+KV_GROUPS: dict[str, int] = {"2017": 1, "2024": 4}
+
 
 def default_ffn_hidden(n_embd: int, ffn: str) -> int:
     """FFN width: 4 * n_embd; for SwiGLU 8/3 * n_embd rounded up to a multiple of 32.
@@ -98,22 +108,29 @@ class BlockConfig:
     @classmethod
     def style_2017(cls, n_embd: int, n_head: int, **overrides) -> BlockConfig:
         """Post-norm LayerNorm, multi-head attention, ReLU FFN, biases (Vaswani et al. 2017)."""
-        preset = dict(norm_placement="post", norm="layernorm", positions="sinusoidal", ffn="relu", bias=True)
-        return cls(n_embd, n_head, **{**preset, **overrides})
+        return cls(n_embd, n_head, **{**style_settings("2017", n_head), **overrides})
 
     @classmethod
     def style_2024(cls, n_embd: int, n_head: int, **overrides) -> BlockConfig:
         """Pre-norm RMSNorm, RoPE, grouped-query attention, SwiGLU, no biases (Llama 3)."""
-        preset = dict(
-            n_kv_head=default_kv_heads(n_head), norm_placement="pre", norm="rmsnorm", positions="rope", ffn="swiglu", bias=False
-        )
-        return cls(n_embd, n_head, **{**preset, **overrides})
+        return cls(n_embd, n_head, **{**style_settings("2024", n_head), **overrides})
 
 
-def default_kv_heads(n_head: int) -> int:
-    """Grouped-query default: two query heads share each K/V head (Llama-3-8B uses four
-    per group; tiny models have few heads, so two keeps several groups to look at)."""
-    return n_head // 2 if n_head % 2 == 0 else n_head
+def kv_heads(style: str, n_head: int) -> int:
+    """K/V heads of a ``style`` block with ``n_head`` query heads: the style's group size
+    (KV_GROUPS), made smaller where it would not divide n_head or would leave fewer than two
+    K/V heads (a tiny model with 4 heads keeps 2 groups to look at)."""
+    group = KV_GROUPS[style]
+    while group > 1 and (n_head % group or n_head // group < 2):
+        group -= 1
+    return n_head // group
+
+
+def style_settings(style: str, n_head: int) -> dict:
+    """Every switch of ``style`` ("2017" or "2024") for a block with ``n_head`` query heads."""
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {tuple(STYLES)}, got {style!r}")
+    return {**STYLES[style], "n_kv_head": kv_heads(style, n_head)}
 
 
 class RMSNorm(nn.Module):

@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from models.core.attention import AttentionDetails
-from models.core.blocks import Block, BlockConfig, default_ffn_hidden, default_kv_heads, make_norm
+from models.core.blocks import Block, BlockConfig, default_ffn_hidden, make_norm, style_settings
 from models.core.device import synchronize
 from models.core.kv_cache import KVCache
 from models.core.positional import learned, rope_cos_sin, sinusoidal
@@ -76,18 +76,14 @@ class GPTConfig:
     @classmethod
     def style_2017(cls, **overrides) -> GPTConfig:
         """Post-norm LayerNorm, sinusoidal positions, multi-head attention, ReLU, biases."""
-        preset = dict(norm="layernorm", norm_placement="post", positions="sinusoidal", ffn="relu", bias=True)
-        return cls(**{**preset, **overrides})
+        n_head = overrides.get("n_head", cls.n_head)
+        return cls(**{**style_settings("2017", n_head), **overrides})
 
     @classmethod
     def style_2024(cls, **overrides) -> GPTConfig:
         """Pre-norm RMSNorm, RoPE, grouped-query attention, SwiGLU, no biases (Llama 3)."""
         n_head = overrides.get("n_head", cls.n_head)
-        preset = dict(
-            norm="rmsnorm", norm_placement="pre", positions="rope", ffn="swiglu", bias=False,
-            n_kv_head=default_kv_heads(n_head),
-        )
-        return cls(**{**preset, **overrides})
+        return cls(**{**style_settings("2024", n_head), **overrides})
 
     def block_config(self) -> BlockConfig:
         return BlockConfig(

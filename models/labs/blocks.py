@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -26,42 +27,43 @@ import torch
 import torch.nn.functional as F
 
 from models.core import params
+from models.core.blocks import KV_GROUPS, STYLES as BLOCK_STYLES, default_ffn_hidden
 from models.core.gpt import GPT, GPTConfig
 from models.core.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
 from models.labs.sampling import written_length
 from models.core.seeding import seeded
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "tinygpt"
-STYLES = ("2017", "2024")
+STYLES = tuple(BLOCK_STYLES)  # ("2017", "2024"): the two designs and the two bundled models
 KV_DTYPE = torch.float16  # what a deployed model usually keeps its cache in: 2 bytes per number
 
-# Model shapes the switches are applied to: (vocab, context, layers, query heads, width).
-# "tiny" is the shape of the two bundled models.
-SIZES: dict[str, dict[str, int]] = {
-    "tiny": dict(vocab_size=4096, block_size=256, n_layer=6, n_head=8, n_embd=256),
-    "gpt2_small": dict(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768),
-    "llama3_8b": dict(vocab_size=128256, block_size=8192, n_layer=32, n_head=32, n_embd=4096),
-}
+SIZES = ("tiny", "gpt2_small", "llama3_8b")  # the model shapes the switches are applied to
+PUBLISHED = {"gpt2_small": "GPT-2 small", "llama3_8b": "Llama-3-8B"}  # size -> models.core.params.PRESETS
+_2024 = BLOCK_STYLES["2024"]
 
 
 @dataclass(frozen=True)
 class BlockChoices:
-    """The switches between a 2017 and a 2024 block (defaults: 2024)."""
+    """The switches between a 2017 and a 2024 block (defaults: 2024), read from models.core.blocks.STYLES."""
 
-    norm_placement: str = "pre"  # "post" (2017) or "pre"
-    norm: str = "rmsnorm"  # "layernorm" (2017) or "rmsnorm"
-    positions: str = "rope"  # "sinusoidal" (2017), "learned" (GPT-1/2, BERT) or "rope"
-    kv_group: int = 2  # query heads per K/V head: 1 = multi-head (2017), n_head = multi-query
-    ffn: str = "swiglu"  # "relu" (2017) or "swiglu"
-    bias: bool = False  # biases in every Linear and LayerNorm (2017: yes)
+    norm_placement: str = _2024["norm_placement"]  # "post" (2017) or "pre"
+    norm: str = _2024["norm"]  # "layernorm" (2017) or "rmsnorm"
+    positions: str = _2024["positions"]  # "sinusoidal" (2017), "learned" (GPT-1/2, BERT) or "rope"
+    kv_group: int = KV_GROUPS["2024"]  # query heads per K/V head: 1 = multi-head (2017), n_head = multi-query
+    ffn: str = _2024["ffn"]  # "relu" (2017) or "swiglu"
+    bias: bool = _2024["bias"]  # biases in every Linear and LayerNorm (2017: yes)
+
+    @classmethod
+    def style(cls, style: str) -> BlockChoices:
+        return cls(**BLOCK_STYLES[style], kv_group=KV_GROUPS[style])
 
     @classmethod
     def style_2017(cls) -> BlockChoices:
-        return cls(norm_placement="post", norm="layernorm", positions="sinusoidal", kv_group=1, ffn="relu", bias=True)
+        return cls.style("2017")
 
     @classmethod
     def style_2024(cls) -> BlockChoices:
-        return cls()
+        return cls.style("2024")
 
     def changed_from(self, other: BlockChoices) -> set[str]:
         """Names of the switches that differ from ``other``."""
@@ -73,16 +75,46 @@ def kv_group_options(n_head: int) -> list[int]:
     return [g for g in range(1, n_head + 1) if n_head % g == 0]
 
 
+@dataclass(frozen=True)
+class Size:
+    """A model shape the switches are applied to, and its FFN width for each FFN kind."""
+
+    shape: params.ModelShape  # vocabulary, context, layers, heads, width, tied head
+    ffn_widths: dict[str, int]  # "relu" / "swiglu" -> hidden width
+
+
+def bundled_config(style: str, asset_dir: Path = ASSET_DIR) -> GPTConfig:
+    """The config a bundled tiny model was trained with (assets/tinygpt/<style>/config.json)."""
+    return GPTConfig.from_dict(json.loads((asset_dir / style / "config.json").read_text(encoding="utf-8")))
+
+
+@cache
+def size_spec(size: str) -> Size:
+    """``tiny``: the two bundled models (their own FFN widths); the others: the published shapes of
+    models.core.params.PRESETS, with the published FFN width for its own kind and the core's default
+    (4x for ReLU, about 8/3x for SwiGLU) for the other. So "All 2024" at ``tiny`` is the bundled
+    2024 model, and at ``llama3_8b`` is Llama-3-8B itself."""
+    if size == "tiny":
+        configs = [bundled_config(style) for style in STYLES]
+        return Size(params.shape_of(configs[-1], "tiny"), {config.ffn: config.ffn_hidden for config in configs})
+    shape = params.PRESETS[PUBLISHED[size]]
+    widths = {kind: default_ffn_hidden(shape.n_embd, kind) for kind in ("relu", "swiglu")}
+    widths["swiglu" if shape.ffn == "swiglu" else "relu"] = shape.ffn_hidden
+    return Size(shape, widths)
+
+
 def gpt_config(size: str, choices: BlockChoices) -> GPTConfig:
-    """A GPTConfig of the named shape with the chosen switches; the FFN width follows the
-    core's default for its kind (4x for ReLU, about 8/3x for SwiGLU)."""
-    shape = SIZES[size]
-    if shape["n_head"] % choices.kv_group:
-        raise ValueError(f"kv_group {choices.kv_group} must divide n_head {shape['n_head']}; "
-                         f"choose one of {kv_group_options(shape['n_head'])}")
+    """A GPTConfig of the named shape with the chosen switches."""
+    spec = size_spec(size)
+    shape = spec.shape
+    if shape.n_head % choices.kv_group:
+        raise ValueError(f"kv_group {choices.kv_group} must divide n_head {shape.n_head}; "
+                         f"choose one of {kv_group_options(shape.n_head)}")
     return GPTConfig(
-        **shape, n_kv_head=shape["n_head"] // choices.kv_group, norm=choices.norm,
-        norm_placement=choices.norm_placement, positions=choices.positions, ffn=choices.ffn, bias=choices.bias,
+        vocab_size=shape.vocab_size, block_size=shape.context, n_layer=shape.n_layer, n_head=shape.n_head,
+        n_embd=shape.n_embd, n_kv_head=shape.n_head // choices.kv_group, ffn_hidden=spec.ffn_widths[choices.ffn],
+        tie_embeddings=shape.tie_embeddings, norm=choices.norm, norm_placement=choices.norm_placement,
+        positions=choices.positions, ffn=choices.ffn, bias=choices.bias,
     )
 
 
@@ -125,6 +157,36 @@ def count_parameters(config: GPTConfig) -> BlockStats:
 def block_stats(size: str, choices: BlockChoices) -> BlockStats:
     """Parameters and KV bytes per token for the named shape with these switches."""
     return count_parameters(gpt_config(size, choices))
+
+
+def relative_change(new: float, old: float) -> float:
+    """(new - old) / old: -0.1 is a tenth fewer."""
+    return (new - old) / old
+
+
+@dataclass(frozen=True)
+class SwitchEffects:
+    """What the page's notice says about parameters, computed: All 2017 -> All 2024 at every size,
+    and at Llama-3-8B's shape, grouped-query (its own group) and multi-query against multi-head."""
+
+    all_changes: dict[str, float]  # size -> relative change of the total parameters
+    group: int  # Llama-3-8B's query heads per K/V head
+    gqa_change: float  # parameters, GQA vs MHA, every other switch at 2024
+    mqa_change: float  # parameters, MQA vs MHA
+    n_head: int  # MQA shrinks the KV cache this many times, GQA ``group`` times
+
+
+def switch_effects(size: str = "llama3_8b") -> SwitchEffects:
+    style_2017, style_2024 = BlockChoices.style_2017(), BlockChoices.style_2024()
+    n_head = size_spec(size).shape.n_head
+    totals = {group: block_stats(size, replace(style_2024, kv_group=group)).total for group in (1, n_head)}
+    chosen = block_stats(size, style_2024).total
+    return SwitchEffects(
+        all_changes={name: relative_change(block_stats(name, style_2024).total, block_stats(name, style_2017).total)
+                     for name in SIZES},
+        group=style_2024.kv_group, gqa_change=relative_change(chosen, totals[1]),
+        mqa_change=relative_change(totals[n_head], totals[1]), n_head=n_head,
+    )
 
 
 def parameters_by_context(config: GPTConfig, contexts: list[int]) -> list[int]:

@@ -300,3 +300,51 @@ def test_a_longer_run_begins_with_the_shorter_one(bundles):
         assert longer.text(bundle, 11, sampled=sampled) == lab.continuation(bundle, "The city is", 11,
                                                                             sampled=sampled, seed=2)
     assert [lab.written_length(n) for n in (5, 8, 9, 30, 31, 32, 60)] == [8, 8, 16, 32, 32, 32, 64]
+
+
+def test_one_source_for_the_two_styles():
+    """The page's switches, BlockConfig and GPTConfig all come from models.core.blocks.STYLES."""
+    from models.core.blocks import STYLES, BlockConfig
+
+    for style in lab.STYLES:
+        choices = lab.BlockChoices.style(style)
+        block = getattr(BlockConfig, f"style_{style}")(256, 8)
+        config = getattr(GPTConfig, f"style_{style}")(n_head=8, n_embd=256)
+        for name, value in STYLES[style].items():
+            assert getattr(choices, name) == getattr(block, name) == getattr(config, name) == value
+        assert 8 // choices.kv_group == block.n_kv_head == config.n_kv_head
+    assert set(lab.BlockChoices.__dataclass_fields__) == set(STYLES["2024"]) | {"kv_group"}
+
+
+@pytest.mark.parametrize("style", lab.STYLES)
+def test_all_of_a_style_at_tiny_is_the_bundled_model(style):
+    """The "Tiny" size with every switch at one style is the bundled model: same shape, and the
+    parameter count its training log wrote (counted by the trainer from the real modules)."""
+    config = lab.gpt_config("tiny", lab.BlockChoices.style(style))
+    bundled = lab.bundled_config(style)
+    shape_fields = [f for f in bundled.to_dict() if f != "dropout"]
+    assert {f: getattr(config, f) for f in shape_fields} == {f: getattr(bundled, f) for f in shape_fields}
+    log = json.loads((lab.ASSET_DIR / style / "train_log.json").read_text(encoding="utf-8"))
+    assert lab.block_stats("tiny", lab.BlockChoices.style(style)).total == log["parameters"]
+
+
+def test_llama_size_at_all_2024_is_llama_3_8b():
+    from models.core.params import PRESETS, count_parameters
+
+    stats = lab.block_stats("llama3_8b", lab.BlockChoices.style_2024())
+    assert stats.total == count_parameters(PRESETS["Llama-3-8B"])["total"] == 8_030_261_248
+    assert (stats.n_kv_head, stats.ffn_hidden) == (8, 14336)
+
+
+def test_switch_effects_are_what_the_counts_say():
+    effects = lab.switch_effects()
+    mha = lab.block_stats("llama3_8b", lab.BlockChoices(kv_group=1)).total
+    gqa = lab.block_stats("llama3_8b", lab.BlockChoices()).total
+    mqa = lab.block_stats("llama3_8b", lab.BlockChoices(kv_group=32)).total
+    assert effects.gqa_change == pytest.approx((gqa - mha) / mha) and effects.gqa_change < -0.05
+    assert effects.mqa_change == pytest.approx((mqa - mha) / mha) and effects.mqa_change < effects.gqa_change
+    assert mha - gqa == 32 * 2 * 4096 * (4096 - 1024)  # W_K and W_V lose 3 of every 4 columns
+    for size in lab.SIZES:
+        old = lab.block_stats(size, lab.BlockChoices.style_2017()).total
+        new = lab.block_stats(size, lab.BlockChoices.style_2024()).total
+        assert effects.all_changes[size] == pytest.approx(new / old - 1)

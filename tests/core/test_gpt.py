@@ -159,7 +159,7 @@ def test_untied_model_saves_its_own_head(tmp_path):
 def test_config_presets_and_dict_round_trip():
     old, new = GPTConfig.style_2017(n_head=8), GPTConfig.style_2024(n_head=8, n_embd=512)
     assert (old.positions, old.norm_placement, old.ffn, old.ffn_hidden) == ("sinusoidal", "post", "relu", 3072)
-    assert (new.positions, new.norm, new.n_kv_head, new.ffn_hidden, new.bias) == ("rope", "rmsnorm", 4, 1376, False)
+    assert (new.positions, new.norm, new.n_kv_head, new.ffn_hidden, new.bias) == ("rope", "rmsnorm", 2, 1376, False)
     assert GPTConfig.from_dict(new.to_dict()) == new
     with pytest.raises(ValueError, match="does not know"):
         GPTConfig.from_dict({**new.to_dict(), "colour": "blue"})
