@@ -10,7 +10,8 @@ from components.layout import next_page_link, page_header, what_to_notice
 from components.settings import current_device
 from components.text import capped_text, escape_markdown
 from models.core.device import available_devices
-from models.core.params import count_parameters, shape_of
+from components.numbers import format_bytes
+from models.core.params import PRESETS, count_parameters, parameter_change, shape_of
 from models.labs.kv_cache import (
     BYTES_PER_VALUE,
     LARGE_LAYERS,
@@ -176,7 +177,8 @@ def show_outputs(result, decodable):
 @st.fragment
 def variants_section():
     st.subheader(t(f"{KEY}.variants_title"))
-    st.markdown(t(f"{KEY}.variants_explain"))
+    llama = PRESETS["Llama-3-8B"]
+    st.markdown(t(f"{KEY}.variants_explain", mha_change=f"{parameter_change(llama, llama.n_head):+.1%}"))
     context_column, dtype_column, scale_column = st.columns([3, 2, 1])
     context = context_column.select_slider(t(f"{KEY}.context_label"), CONTEXTS, value=8192, key=f"{KEY}_context",
                                            format_func=lambda n: f"{n:,}")
@@ -209,5 +211,7 @@ chosen = run_controls()
 if chosen is not None:
     run(*chosen)
 variants_section()
-what_to_notice(KEY)
+llama_rows = {row.variant: row for row in preset_variants(8192, 2) if row.model == "Llama-3-8B"}
+what_to_notice(KEY, context=f"{8192:,}", kv=llama_rows["gqa"].n_kv_head,
+               **{f"{v}_bytes": format_bytes(llama_rows[v].bytes_for_context) for v in ("mha", "gqa")})
 next_page_link(KEY)

@@ -98,3 +98,14 @@ def test_flops_grow_only_in_attention_scores():
     # the rule of thumb: about 2 FLOPs per weight per token, plus the context-dependent scores
     weights_only = short["total"] - short["attention_scores"]
     assert abs(weights_only - 2 * (non_embedding + 50257 * 768)) / weights_only < 0.01
+
+
+def test_llama_with_full_multi_head_attention_has_about_a_tenth_more():
+    """kv_cache.variants_explain states this change; it is W_K and W_V growing from 8 to 32 heads."""
+    from models.core.params import parameter_change
+
+    llama = PRESETS["Llama-3-8B"]
+    extra = 32 * 2 * 4096 * (32 - 8) * 128  # layers x (W_K, W_V) x d x extra K/V columns
+    assert parameter_change(llama, 32) == pytest.approx(extra / 8_030_261_248)
+    assert 0.09 < parameter_change(llama, 32) < 0.11
+    assert parameter_change(llama, 8) == 0
