@@ -2,19 +2,14 @@
 
 import streamlit as st
 
-from components.figures.blocks import (
-    BlockDrawing,
-    block_diagrams,
-    changed_parts,
-    line_figure,
-    parameter_breakdown,
-    rope_rotation_figure,
-)
 from components.figure_cache import cached_figure
+from components.figures.blocks import (BlockDrawing, block_diagrams, changed_parts, drawing_labels, line_figure,
+                                       parameter_breakdown, rope_rotation_figure)
 from components.figures.shared import bars, heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_tiny_gpt
+from components.numbers import format_bytes, format_count
 from components.settings import current_seed
 from components.text import capped_text, escape_markdown
 from models.labs import blocks as lab
@@ -24,211 +19,158 @@ SWITCHES = ("norm_placement", "norm", "positions", "kv_group", "ffn", "bias")
 SWITCH_OPTIONS = {"norm_placement": ("post", "pre"), "norm": ("layernorm", "rmsnorm"),
                   "positions": ("sinusoidal", "learned", "rope"), "ffn": ("relu", "swiglu")}
 PARTS = ("embedding", "positions", "attention", "ffn", "norms")
-DEPTH_NORMS = ("layernorm", "rmsnorm")
 HEAD_DIMS = (16, 32, 64, 128)
 DEFAULT_PROMPT = "The city is"
-MAX_PROMPT = 500
 STYLE_COLOURS = ("#e8590c", "#e8590c", "#3b6fd8", "#3b6fd8")  # 2017 train, held-out; 2024 train, held-out
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
+def tr(name: str, **values) -> str:
+    return t(f"{KEY}.{name}", **values)
 
 
-def format_count(n: float) -> str:
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:,.2f}{unit}"
-    return f"{n:,.0f}"
+def chart(figure, name: str, column=st) -> None:
+    column.plotly_chart(figure, key=f"{KEY}_{name}_chart")
+
+
+def change(new: float, old: float, digits: int = 1) -> str:
+    return f"{lab.relative_change(new, old):+.{digits}%}"
 
 
 # -- 1. the two blocks ------------------------------------------------------------------------
 
 
-def set_style(choices: lab.BlockChoices) -> None:
+def set_style(style: str) -> None:
     """Button callback: put every switch of the page to a whole style."""
     for name in SWITCHES:
-        st.session_state[f"{KEY}_{name}"] = getattr(choices, name)
-
-
-def switch_radio(name: str) -> str:
-    return st.radio(t(f"{KEY}.switch_{name}"), SWITCH_OPTIONS[name], key=f"{KEY}_{name}", horizontal=True,
-                    format_func=option_labels(f"{KEY}.{name}_"), help=t(f"{KEY}.switch_{name}_help"))
+        st.session_state[f"{KEY}_{name}"] = getattr(lab.BlockChoices.style(style), name)
 
 
 def switch_controls(n_head: int) -> lab.BlockChoices:
-    defaults = lab.BlockChoices.style_2024()
     for name in SWITCHES:
-        st.session_state.setdefault(f"{KEY}_{name}", getattr(defaults, name))
-    groups = lab.kv_group_options(n_head)
-    if st.session_state[f"{KEY}_kv_group"] not in groups:  # another size has other head counts
-        st.session_state[f"{KEY}_kv_group"] = min(groups, key=lambda g: abs(g - st.session_state[f"{KEY}_kv_group"]))
-    left, right = st.columns(2)
-    left.button(t(f"{KEY}.all_2017"), key=f"{KEY}_all_2017", on_click=set_style, args=(lab.BlockChoices.style_2017(),),
-                width="stretch")
-    right.button(t(f"{KEY}.all_2024"), key=f"{KEY}_all_2024", on_click=set_style, args=(lab.BlockChoices.style_2024(),),
-                 width="stretch")
-    values = {}
-    for name in ("norm_placement", "norm", "positions"):
-        values[name] = switch_radio(name)
+        st.session_state.setdefault(f"{KEY}_{name}", getattr(lab.BlockChoices.style_2024(), name))
+    groups, group_key = lab.kv_group_options(n_head), f"{KEY}_kv_group"
+    if st.session_state[group_key] not in groups:  # another size has other head counts
+        st.session_state[group_key] = min(groups, key=lambda g: abs(g - st.session_state[group_key]))
+    for column, style in zip(st.columns(2), lab.STYLES):
+        column.button(tr(f"all_{style}"), key=f"{KEY}_all_{style}", on_click=set_style, args=(style,), width="stretch")
+    values = {name: st.radio(tr(f"switch_{name}"), SWITCH_OPTIONS[name], key=f"{KEY}_{name}", horizontal=True,
+                             format_func=option_labels(f"{KEY}.{name}_"), help=tr(f"switch_{name}_help"))
+              for name in ("norm_placement", "norm", "positions")}
     values["kv_group"] = st.select_slider(
-        t(f"{KEY}.switch_kv_group"), groups, key=f"{KEY}_kv_group", help=t(f"{KEY}.switch_kv_group_help"),
+        tr("switch_kv_group"), groups, key=group_key, help=tr("switch_kv_group_help"),
         format_func=lambda g, lang=current_language(): translate(f"{KEY}.kv_group_option", lang, kv=n_head // g, group=g))
-    values["ffn"] = switch_radio("ffn")
-    values["bias"] = st.toggle(t(f"{KEY}.switch_bias"), key=f"{KEY}_bias", help=t(f"{KEY}.switch_bias_help"))
+    values["ffn"] = st.radio(tr("switch_ffn"), SWITCH_OPTIONS["ffn"], key=f"{KEY}_ffn", horizontal=True,
+                             format_func=option_labels(f"{KEY}.ffn_"), help=tr("switch_ffn_help"))
+    values["bias"] = st.toggle(tr("switch_bias"), key=f"{KEY}_bias", help=tr("switch_bias_help"))
     return lab.BlockChoices(**values)
 
 
-def drawing_labels(stats: lab.BlockStats, choices: lab.BlockChoices) -> dict:
-    kind = "mha" if stats.n_kv_head == stats.n_head else "mqa" if stats.n_kv_head == 1 else "gqa"
-    attention = t(f"{KEY}.part_attention_{kind}", heads=stats.n_head, kv=stats.n_kv_head)
-    if choices.positions == "rope":
-        attention += "<br>" + t(f"{KEY}.part_rope")
-    norm = t(f"{KEY}.norm_{choices.norm}")
-    return {
-        "embedding": t(f"{KEY}.part_embedding"),
-        "positions": None if choices.positions == "rope" else t(f"{KEY}.part_positions_{choices.positions}"),
-        "norm": norm, "final_norm": t(f"{KEY}.part_final_norm", norm=norm), "attention": attention,
-        "ffn": t(f"{KEY}.part_ffn_{choices.ffn}", width=stats.ffn_hidden),
-        "head": t(f"{KEY}.part_head"), "residual": t(f"{KEY}.part_residual"),
-        "repeat": t(f"{KEY}.part_repeat", n=stats.n_layer),
-    }
-
-
 def right_title(choices: lab.BlockChoices) -> str:
-    if choices == lab.BlockChoices.style_2024():
-        return t(f"{KEY}.title_2024")
-    if choices == lab.BlockChoices.style_2017():
-        return t(f"{KEY}.title_same_2017")
-    return t(f"{KEY}.title_mix")
+    same = [style for style in lab.STYLES if choices == lab.BlockChoices.style(style)]
+    return tr({"2024": "title_2024", "2017": "title_same_2017"}[same[0]] if same else "title_mix")
 
 
 @st.fragment
 def two_blocks() -> None:
-    st.subheader(t(f"{KEY}.blocks_title"))
-    st.markdown(t(f"{KEY}.blocks_intro"))
-    size = st.selectbox(t(f"{KEY}.size"), lab.SIZES, key=f"{KEY}_size",
-                        format_func=option_labels(f"{KEY}.size_"), help=t(f"{KEY}.size_help"))
+    st.subheader(tr("blocks_title"))
+    st.markdown(tr("blocks_intro"))
+    size = st.selectbox(tr("size"), lab.SIZES, key=f"{KEY}_size", format_func=option_labels(f"{KEY}.size_"),
+                        help=tr("size_help"))
+    shape = lab.size_spec(size).shape
     control_column, diagram_column = st.columns([1, 2])
     with control_column:
-        shape = lab.size_spec(size).shape
         choices = switch_controls(shape.n_head)
     original = lab.BlockChoices.style_2017()
     before, after = lab.block_stats(size, original), lab.block_stats(size, choices)
-    with diagram_column:
-        st.plotly_chart(cached_figure(
-            block_diagrams, BlockDrawing(t(f"{KEY}.title_2017"), "post", drawing_labels(before, original)),
-            BlockDrawing(right_title(choices), choices.norm_placement, drawing_labels(after, choices),
-                         changed_parts(choices.changed_from(original))),
-            legend=t(f"{KEY}.diagram_legend")), key=f"{KEY}_diagram_chart", config={"displayModeBar": False})
-    context = shape.context
+    diagram_column.plotly_chart(cached_figure(
+        block_diagrams, BlockDrawing(tr("title_2017"), "post", drawing_labels(tr, before, original)),
+        BlockDrawing(right_title(choices), choices.norm_placement, drawing_labels(tr, after, choices),
+                     changed_parts(choices.changed_from(original))),
+        legend=tr("diagram_legend")), key=f"{KEY}_diagram_chart", config={"displayModeBar": False})
     columns = st.columns(4)
-    columns[0].metric(t(f"{KEY}.metric_parameters"), format_count(after.total),
-                      delta=f"{(after.total - before.total) / before.total:+.1%}", delta_color="off",
-                      help=t(f"{KEY}.metric_parameters_help", n=f"{after.total:,}", original=f"{before.total:,}"))
-    columns[1].metric(t(f"{KEY}.metric_per_block"), format_count(after.per_block),
-                      delta=f"{(after.per_block - before.per_block) / before.per_block:+.1%}", delta_color="off")
-    columns[2].metric(t(f"{KEY}.metric_kv_token"), format_bytes(after.kv_bytes_per_token),
-                      delta=f"{(after.kv_bytes_per_token - before.kv_bytes_per_token) / before.kv_bytes_per_token:+.0%}",
-                      delta_color="off", help=t(f"{KEY}.metric_kv_token_help"))
-    columns[3].metric(t(f"{KEY}.metric_kv_context", n=f"{context:,}"), format_bytes(after.kv_bytes_per_token * context))
-    st.plotly_chart(cached_figure(
-        parameter_breakdown, [t(f"{KEY}.part_name_{part}") for part in PARTS],
-        {t(f"{KEY}.bar_2017"): [getattr(before, part) for part in PARTS],
-         t(f"{KEY}.bar_yours"): [getattr(after, part) for part in PARTS]},
-        x_title=t(f"{KEY}.parameters_axis")), key=f"{KEY}_breakdown_chart")
+    columns[0].metric(tr("metric_parameters"), format_count(after.total), delta=change(after.total, before.total),
+                      delta_color="off", help=tr("metric_parameters_help", n=f"{after.total:,}",
+                                                 original=f"{before.total:,}"))
+    columns[1].metric(tr("metric_per_block"), format_count(after.per_block),
+                      delta=change(after.per_block, before.per_block), delta_color="off")
+    columns[2].metric(tr("metric_kv_token"), format_bytes(after.kv_bytes_per_token), delta_color="off",
+                      delta=change(after.kv_bytes_per_token, before.kv_bytes_per_token, 0),
+                      help=tr("metric_kv_token_help"))
+    columns[3].metric(tr("metric_kv_context", n=f"{shape.context:,}"), format_bytes(after.kv_bytes_per_token * shape.context))
+    chart(cached_figure(parameter_breakdown, [tr(f"part_name_{part}") for part in PARTS],
+                        {tr("bar_2017"): [getattr(before, part) for part in PARTS],
+                         tr("bar_yours"): [getattr(after, part) for part in PARTS]},
+                        x_title=tr("parameters_axis")), "breakdown")
 
 
 # -- 2. deep stacks at initialisation ---------------------------------------------------------
 
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def measure_depth(n_layer: int, norm: str, init: str, seed: int):
-    return {placement: lab.depth_norms(placement, n_layer, norm=norm, init=init, seed=seed)
-            for placement in ("post", "pre")}
+measure_depth = st.cache_data(max_entries=32, show_spinner=False)(lab.both_placements)
 
 
 @st.fragment
 def deep_stack() -> None:
-    st.subheader(t(f"{KEY}.depth_title"))
-    st.markdown(t(f"{KEY}.depth_intro"))
+    st.subheader(tr("depth_title"))
+    st.markdown(tr("depth_intro"))
     depth_column, norm_column, init_column = st.columns(3)
-    n_layer = depth_column.slider(t(f"{KEY}.depth_layers"), 2, 48, 24, step=2, key=f"{KEY}_depth_layers")
-    norm = norm_column.radio(t(f"{KEY}.depth_norm"), DEPTH_NORMS, key=f"{KEY}_depth_norm", horizontal=True,
+    n_layer = depth_column.slider(tr("depth_layers"), 2, 48, 24, step=2, key=f"{KEY}_depth_layers")
+    norm = norm_column.radio(tr("depth_norm"), ("layernorm", "rmsnorm"), key=f"{KEY}_depth_norm", horizontal=True,
                              format_func=option_labels(f"{KEY}.norm_"))
-    init = init_column.radio(t(f"{KEY}.depth_init"), lab.INITS, key=f"{KEY}_depth_init", horizontal=True,
-                             format_func=option_labels(f"{KEY}.init_"), help=t(f"{KEY}.depth_init_help"))
-    with st.spinner(t(f"{KEY}.depth_running")):
+    init = init_column.radio(tr("depth_init"), lab.INITS, key=f"{KEY}_depth_init", horizontal=True,
+                             format_func=option_labels(f"{KEY}.init_"), help=tr("depth_init_help"))
+    with st.spinner(tr("depth_running")):
         norms = measure_depth(n_layer, norm, init, current_seed())
-    post, pre = norms["post"], norms["pre"]
-    layers = list(range(1, n_layer + 1))
-    names = {placement: t(f"{KEY}.norm_placement_{placement}") for placement in ("post", "pre")}
+    layers, names = list(range(1, n_layer + 1)), {p: tr(f"norm_placement_{p}") for p in norms}
     left, right = st.columns(2)
-    left.plotly_chart(cached_figure(line_figure, layers, {names[p]: norms[p].activation_rms for p in names},
-                                    title=t(f"{KEY}.depth_activation_title"), x_title=t(f"{KEY}.layer_axis"),
-                                    y_title=t(f"{KEY}.activation_axis")), key=f"{KEY}_activation_chart")
-    right.plotly_chart(cached_figure(line_figure, layers, {names[p]: norms[p].gradient_norm for p in names},
-                                     log_y=True, title=t(f"{KEY}.depth_gradient_title"),
-                                     x_title=t(f"{KEY}.layer_axis"), y_title=t(f"{KEY}.gradient_axis")),
-                       key=f"{KEY}_gradient_chart")
-    ratio_column, sqrt_column, post_column, pre_column = st.columns(4)
-    ratio_column.metric(t(f"{KEY}.metric_ratio"), f"{lab.last_layer_gradient_ratio(post, pre):.2f}×",
-                        help=t(f"{KEY}.metric_ratio_help"))
-    sqrt_column.metric(t(f"{KEY}.metric_sqrt_depth"), f"{n_layer ** 0.5:.2f}")
-    for column, placement in ((post_column, "post"), (pre_column, "pre")):
-        column.metric(t(f"{KEY}.metric_spread", name=t(f"{KEY}.placement_short_{placement}")),
-                      f"{lab.gradient_spread(norms[placement]):.2f}×", help=t(f"{KEY}.metric_spread_help"))
-    st.caption(t(f"{KEY}.depth_caption", loss=post.loss))
+    chart(cached_figure(line_figure, layers, {names[p]: norms[p].activation_rms for p in names},
+                        title=tr("depth_activation_title"), x_title=tr("layer_axis"), y_title=tr("activation_axis")),
+          "activation", left)
+    chart(cached_figure(line_figure, layers, {names[p]: norms[p].gradient_norm for p in names}, log_y=True,
+                        title=tr("depth_gradient_title"), x_title=tr("layer_axis"), y_title=tr("gradient_axis")),
+          "gradient", right)
+    columns = st.columns(4)
+    columns[0].metric(tr("metric_ratio"), f"{lab.last_layer_gradient_ratio(norms['post'], norms['pre']):.2f}×",
+                      help=tr("metric_ratio_help"))
+    columns[1].metric(tr("metric_sqrt_depth"), f"{n_layer ** 0.5:.2f}")
+    for column, placement in zip(columns[2:], ("post", "pre")):
+        column.metric(tr("metric_spread", name=tr(f"placement_short_{placement}")),
+                      f"{lab.gradient_spread(norms[placement]):.2f}×", help=tr("metric_spread_help"))
+    st.caption(tr("depth_caption", loss=norms["post"].loss))
 
 
 # -- 3. positions ------------------------------------------------------------------------------
 
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def position_pictures(seq_len: int, head_dim: int, pair: int, seed: int):
-    pairs = sorted({0, pair})
-    return (lab.rope_rotation(seq_len, head_dim, pairs), lab.relative_scores(seq_len, head_dim, "rope", seed=seed),
-            lab.relative_scores(seq_len, head_dim, "sinusoidal", seed=seed), lab.sinusoidal_table(seq_len, head_dim))
+position_pictures = st.cache_data(max_entries=64, show_spinner=False)(lab.position_pictures)
 
 
 @st.fragment
 def positions() -> None:
-    st.subheader(t(f"{KEY}.rope_title"))
-    st.markdown(t(f"{KEY}.rope_intro"))
+    st.subheader(tr("rope_title"))
+    st.markdown(tr("rope_intro"))
     length_column, dim_column, pair_column = st.columns(3)
-    seq_len = length_column.slider(t(f"{KEY}.rope_length"), 4, 64, 24, key=f"{KEY}_rope_length")
-    head_dim = dim_column.select_slider(t(f"{KEY}.rope_head_dim"), HEAD_DIMS, value=32, key=f"{KEY}_rope_head_dim")
+    seq_len = length_column.slider(tr("rope_length"), 4, 64, 24, key=f"{KEY}_rope_length")
+    head_dim = dim_column.select_slider(tr("rope_head_dim"), HEAD_DIMS, value=32, key=f"{KEY}_rope_head_dim")
     pair_key = f"{KEY}_rope_pair"
-    st.session_state.setdefault(pair_key, 2)
-    if st.session_state[pair_key] > head_dim // 2 - 1:  # a smaller head has fewer pairs
-        st.session_state[pair_key] = head_dim // 2 - 1
-    pair = pair_column.slider(t(f"{KEY}.rope_pair"), 0, head_dim // 2 - 1, key=pair_key, help=t(f"{KEY}.rope_pair_help"))
-    rotation, rope_scores, added_scores, table = position_pictures(seq_len, head_dim, pair, current_seed())
+    st.session_state[pair_key] = min(st.session_state.get(pair_key, 2), head_dim // 2 - 1)  # fewer pairs in a small head
+    pair = pair_column.slider(tr("rope_pair"), 0, head_dim // 2 - 1, key=pair_key, help=tr("rope_pair_help"))
+    pictures = position_pictures(seq_len, head_dim, pair, current_seed())
     rotation_column, scores_column = st.columns(2)
-    with rotation_column:
-        st.markdown(t(f"{KEY}.rope_rotation_text"))
-        pair_names = [t(f"{KEY}.rope_pair_name", i=p, degrees=f"{d:.1f}")
-                      for p, d in zip(rotation.pairs, rotation.degrees_per_position)]
-        st.plotly_chart(cached_figure(rope_rotation_figure, rotation.points, pair_names,
-                                      position_label=t(f"{KEY}.position"), x_title=t(f"{KEY}.rope_first"),
-                                      y_title=t(f"{KEY}.rope_second")), key=f"{KEY}_rotation_chart")
-    with scores_column:
-        method = st.radio(t(f"{KEY}.scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method",
-                          horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
-        scores = rope_scores if method == "rope" else added_scores
-        st.plotly_chart(cached_figure(heatmap, scores.scores, colorscale="RdBu", annotate=False, height=380,
-                                      value_format=".3f", zmin=-scores.limit, zmax=scores.limit,
-                                      hover_name=t(f"{KEY}.score"), x_title=t(f"{KEY}.key_position"),
-                                      y_title=t(f"{KEY}.query_position")), key=f"{KEY}_scores_chart")
-        st.metric(t(f"{KEY}.metric_diagonal"), f"{scores.diagonal_spread:.2g}", help=t(f"{KEY}.metric_diagonal_help"))
-    st.markdown(t(f"{KEY}.sinusoidal_text"))
-    st.plotly_chart(cached_figure(heatmap, table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
-                                  hover_name=t(f"{KEY}.value"), x_title=t(f"{KEY}.dimension"),
-                                  y_title=t(f"{KEY}.position")), key=f"{KEY}_sinusoidal_chart")
+    rotation_column.markdown(tr("rope_rotation_text"))
+    pair_names = [tr("rope_pair_name", i=p, degrees=f"{d:.1f}")
+                  for p, d in zip(pictures.rotation.pairs, pictures.rotation.degrees_per_position)]
+    chart(cached_figure(rope_rotation_figure, pictures.rotation.points, pair_names, position_label=tr("position"),
+                        x_title=tr("rope_first"), y_title=tr("rope_second")), "rotation", rotation_column)
+    method = scores_column.radio(tr("scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method",
+                                 horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
+    scores = pictures.scores[method]
+    chart(cached_figure(heatmap, scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",
+                        zmin=-scores.limit, zmax=scores.limit, hover_name=tr("score"), x_title=tr("key_position"),
+                        y_title=tr("query_position")), "scores", scores_column)
+    scores_column.metric(tr("metric_diagonal"), f"{scores.diagonal_spread:.2g}", help=tr("metric_diagonal_help"))
+    st.markdown(tr("sinusoidal_text"))
+    chart(cached_figure(heatmap, pictures.table, colorscale="RdBu", zmin=-1, zmax=1, annotate=False, height=320,
+                        hover_name=tr("value"), x_title=tr("dimension"), y_title=tr("position")), "sinusoidal")
 
 
 # -- 4. the two bundled models -------------------------------------------------------------------
@@ -243,54 +185,47 @@ def written(prompt: str, length: int, seed: int) -> dict:
 
 @st.fragment
 def tiny_models() -> None:
-    st.subheader(t(f"{KEY}.tiny_title"))
-    st.markdown(t(f"{KEY}.tiny_intro"))
+    st.subheader(tr("tiny_title"))
+    st.markdown(tr("tiny_intro"))
     curves, report = lab.training_curves(), lab.heldout_report()
     if curves is None or report is None:
-        st.info(t(f"{KEY}.tiny_missing"))
+        st.info(tr("tiny_missing"))
         return
-    series = {}
-    for style in lab.STYLES:
-        series[t(f"{KEY}.curve_train", style=style)] = curves[style].train_loss
-        series[t(f"{KEY}.curve_heldout", style=style)] = curves[style].heldout_loss
+    series = {tr(f"curve_{kind}", style=s): getattr(curves[s], f"{kind}_loss") for s in lab.STYLES
+              for kind in ("train", "heldout")}
     loss_column, perplexity_column = st.columns([3, 2])
-    loss_column.plotly_chart(cached_figure(line_figure, curves["2017"].steps, series, title=t(f"{KEY}.loss_title"),
-                                           x_title=t(f"{KEY}.step_axis"), y_title=t(f"{KEY}.loss_axis"),
-                                           dashed=[t(f"{KEY}.curve_train", style=s) for s in lab.STYLES],
-                                           colours=STYLE_COLOURS),
-                             key=f"{KEY}_loss_chart")
-    labels = [t(f"{KEY}.model_name", style=style) for style in lab.STYLES] + [t(f"{KEY}.unigram")]
-    values = [report.perplexity[style] for style in lab.STYLES] + [report.unigram_perplexity]
-    perplexity_column.plotly_chart(cached_figure(bars, labels, {t(f"{KEY}.perplexity"): values}, value_format=".1f",
-                                                 title=t(f"{KEY}.perplexity_title"),
-                                                 y_title=t(f"{KEY}.perplexity_axis"), height=340),
-                                   key=f"{KEY}_perplexity_chart")
-    columns = st.columns(2)
-    for column, style in zip(columns, lab.STYLES):
-        column.metric(t(f"{KEY}.model_name", style=style), f"{report.perplexity[style]:.1f}",
-                      help=t(f"{KEY}.perplexity_help", tokens=f"{report.tokens_scored:,}"))
-        column.caption(t(f"{KEY}.model_caption", params=f"{report.parameters[style]:,}",
-                         seconds=curves[style].wall_time_s, device=curves[style].device))
+    chart(cached_figure(line_figure, curves["2017"].steps, series, title=tr("loss_title"), x_title=tr("step_axis"),
+                        y_title=tr("loss_axis"), dashed=[tr("curve_train", style=s) for s in lab.STYLES],
+                        colours=STYLE_COLOURS), "loss", loss_column)
+    chart(cached_figure(bars, [tr("model_name", style=s) for s in lab.STYLES] + [tr("unigram")],
+                        {tr("perplexity"): [report.perplexity[s] for s in lab.STYLES] + [report.unigram_perplexity]},
+                        value_format=".1f", title=tr("perplexity_title"), y_title=tr("perplexity_axis"), height=340),
+          "perplexity", perplexity_column)
+    for column, style in zip(st.columns(2), lab.STYLES):
+        column.metric(tr("model_name", style=style), f"{report.perplexity[style]:.1f}",
+                      help=tr("perplexity_help", tokens=f"{report.tokens_scored:,}"))
+        column.caption(tr("model_caption", params=f"{report.parameters[style]:,}", seconds=curves[style].wall_time_s,
+                          device=curves[style].device))
     prompt_column, length_column, mode_column = st.columns([3, 1.2, 1.5])
     with prompt_column:
-        prompt = capped_text(t(f"{KEY}.prompt"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=MAX_PROMPT)
-    max_new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 5, 60, 30, key=f"{KEY}_new_tokens")
-    sampled = mode_column.radio(t(f"{KEY}.decoding"), (False, True), index=1, key=f"{KEY}_decoding",
+        prompt = capped_text(tr("prompt"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=500)
+    max_new_tokens = length_column.slider(tr("new_tokens"), 5, lab.MAX_NEW_TOKENS, 30, key=f"{KEY}_new_tokens")
+    sampled = mode_column.radio(tr("decoding"), (False, True), index=1, key=f"{KEY}_decoding",
                                 format_func=option_labels(f"{KEY}.decoding_"))
-    with st.spinner(t(f"{KEY}.writing")):
+    with st.spinner(tr("writing")):
         runs = written(prompt, lab.written_length(max_new_tokens), current_seed())
     if runs["2017"] is None:
         st.info(t("common.empty_text"))
         return
     if runs["2024"].prompt_cut:  # both models share one tokenizer and one context length, so both cut the same
         bundle = load_tiny_gpt("2024")
-        st.caption(t(f"{KEY}.prompt_cut", cut=runs["2024"].prompt_cut, kept=lab.prompt_room(bundle),
-                     context=bundle.config.block_size))
+        st.caption(tr("prompt_cut", cut=runs["2024"].prompt_cut, kept=lab.prompt_room(bundle),
+                      context=bundle.config.block_size))
     for column, style in zip(st.columns(2), lab.STYLES):
-        text = runs[style].text(load_tiny_gpt(style), max_new_tokens, sampled=sampled)
         with column, st.container(border=True):
-            st.markdown(f"**{t(f'{KEY}.model_name', style=style)}**")
-            st.markdown(f"**{escape_markdown(prompt)}**{escape_markdown(text)}")
+            st.markdown(f"**{tr('model_name', style=style)}**")
+            st.markdown(f"**{escape_markdown(prompt)}**"
+                        f"{escape_markdown(runs[style].text(load_tiny_gpt(style), max_new_tokens, sampled=sampled))}")
 
 
 # -- 5. calculator -------------------------------------------------------------------------------
@@ -298,37 +233,38 @@ def tiny_models() -> None:
 
 @st.fragment
 def calculator() -> None:
-    st.subheader(t(f"{KEY}.calc_title"))
-    st.markdown(t(f"{KEY}.calc_intro"))
+    st.subheader(tr("calc_title"))
+    st.markdown(tr("calc_intro"))
     names = list(lab.params.PRESETS)
     preset_column, context_column, bytes_column = st.columns([2, 2, 1])
-    name = preset_column.selectbox(t(f"{KEY}.calc_preset"), names, index=names.index("Llama-3-8B"),
+    name = preset_column.selectbox(tr("calc_preset"), names, index=names.index("Llama-3-8B"),
                                    key=f"{KEY}_calc_preset")
-    context = context_column.select_slider(t(f"{KEY}.calc_context"), CONTEXTS, value=8192, key=f"{KEY}_calc_context",
+    context = context_column.select_slider(tr("calc_context"), CONTEXTS, value=8192, key=f"{KEY}_calc_context",
                                            format_func=lambda c: f"{c:,}")
-    bytes_per_value = bytes_column.radio(t(f"{KEY}.calc_bytes"), (2, 1, 4), key=f"{KEY}_calc_bytes",
+    bytes_per_value = bytes_column.radio(tr("calc_bytes"), (2, 1, 4), key=f"{KEY}_calc_bytes",
                                          format_func=option_labels(f"{KEY}.calc_bytes_"))
-    costs = lab.preset_costs(name, context, list(CONTEXTS), bytes_per_value)
-    at_context = CONTEXTS.index(context)
+    costs, parts = lab.preset_costs(name, context, list(CONTEXTS), bytes_per_value), lab.preset_breakdown(name)
+    flops = costs.flops_fixed[CONTEXTS.index(context)] + costs.flops_attention[CONTEXTS.index(context)]
     columns = st.columns(4)
-    columns[0].metric(t(f"{KEY}.metric_parameters"), format_count(costs.parameters),
-                      help=t(f"{KEY}.calc_parameters_help", n=f"{costs.parameters:,}"))
-    columns[1].metric(t(f"{KEY}.metric_kv_token"), format_bytes(costs.kv_bytes_per_token))
-    columns[2].metric(t(f"{KEY}.metric_kv_context", n=f"{context:,}"), format_bytes(costs.kv_bytes))
-    columns[3].metric(t(f"{KEY}.calc_flops", n=f"{context:,}"),
-                      format_count(costs.flops_fixed[at_context] + costs.flops_attention[at_context]),
-                      help=t(f"{KEY}.calc_flops_help"))
+    columns[0].metric(tr("metric_parameters"), format_count(costs.parameters),
+                      help=tr("calc_parameters_help", n=f"{costs.parameters:,}"))
+    columns[1].metric(tr("metric_kv_token"), format_bytes(costs.kv_bytes_per_token))
+    columns[2].metric(tr("metric_kv_context", n=f"{context:,}"), format_bytes(costs.kv_bytes))
+    columns[3].metric(tr("calc_flops", n=f"{context:,}"), format_count(flops), help=tr("calc_flops_help"))
+    st.markdown(tr("calc_breakdown", name=name, layers=parts.n_layer, per_block=format_count(parts.per_block),
+                   embeddings=format_count(parts.embeddings), positions=format_count(parts.positions),
+                   rest=format_count(parts.rest), total=format_count(parts.total),
+                   share=f"{parts.per_block / parts.total:.1%}", table_share=f"{parts.embeddings / parts.total:.1%}"))
+    st.markdown(tr("calc_scores", context=f"{context:,}", scores=f"{context * context:,}",
+                   double=f"{4 * context * context:,}"))
     left, right = st.columns(2)
-    growth = {preset: lab.preset_context_growth(preset, list(CONTEXTS)) for preset in names}
-    left.plotly_chart(cached_figure(line_figure, CONTEXTS, growth, title=t(f"{KEY}.calc_params_chart"),
-                                    x_title=t(f"{KEY}.calc_context_axis"), y_title=t(f"{KEY}.calc_growth_axis"),
-                                    log_x=True), key=f"{KEY}_calc_params_chart")
-    right.plotly_chart(cached_figure(line_figure, CONTEXTS, {t(f"{KEY}.calc_flops_fixed"): costs.flops_fixed,
-                                                             t(f"{KEY}.calc_flops_attention"): costs.flops_attention},
-                                     title=t(f"{KEY}.calc_flops_chart", name=name),
-                                     x_title=t(f"{KEY}.calc_context_axis"), y_title=t(f"{KEY}.calc_flops_axis"),
-                                     log_x=True, log_y=True),
-                       key=f"{KEY}_calc_flops_chart")
+    chart(cached_figure(line_figure, CONTEXTS, lab.every_preset_context_growth(list(CONTEXTS)),
+                        title=tr("calc_params_chart"), x_title=tr("calc_context_axis"), y_title=tr("calc_growth_axis"),
+                        log_x=True), "calc_params", left)
+    chart(cached_figure(line_figure, CONTEXTS, {tr("calc_flops_fixed"): costs.flops_fixed,
+                                                tr("calc_flops_attention"): costs.flops_attention},
+                        title=tr("calc_flops_chart", name=name), x_title=tr("calc_context_axis"),
+                        y_title=tr("calc_flops_axis"), log_x=True, log_y=True), "calc_flops", right)
 
 
 page_header(KEY)
@@ -337,5 +273,7 @@ deep_stack()
 positions()
 tiny_models()
 calculator()
-what_to_notice(KEY)
+effects = lab.switch_effects()
+what_to_notice(KEY, group=effects.group, n_head=effects.n_head, gqa=f"{effects.gqa_change:+.1%}",
+               mqa=f"{effects.mqa_change:+.1%}", **{f"all_{size}": f"{c:+.1%}" for size, c in effects.all_changes.items()})
 next_page_link(KEY)

@@ -13,8 +13,9 @@ def page_header(key: str) -> None:
     st.markdown(t(f"{key}.intro"))
 
 
-def what_to_notice(key: str) -> None:
-    st.info(t(f"{key}.notice"), icon=":material/lightbulb:")
+def what_to_notice(key: str, **values) -> None:
+    """The page's "what to notice" note; ``values`` fill its placeholders (numbers the page computed)."""
+    st.info(t(f"{key}.notice", **values), icon=":material/lightbulb:")
 
 
 def next_page_link(key: str) -> None:

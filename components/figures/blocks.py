@@ -215,3 +215,20 @@ def rope_rotation_figure(points: np.ndarray, pair_names: Sequence[str], *, posit
                   xaxis=dict(axis, title=dict(text=x_title)),
                   yaxis=dict(axis, title=dict(text=y_title), scaleanchor="x", scaleratio=1))
     return go.Figure(dict(data=traces, layout=layout))
+
+
+def drawing_labels(text, stats, choices) -> dict[str, str | None]:
+    """The text of every drawn part of one block. ``text(name, **values)`` translates
+    ``blocks.<name>``; ``stats`` is a models.labs.blocks.BlockStats, ``choices`` its BlockChoices."""
+    kind = "mha" if stats.n_kv_head == stats.n_head else "mqa" if stats.n_kv_head == 1 else "gqa"
+    attention = text(f"part_attention_{kind}", heads=stats.n_head, kv=stats.n_kv_head)
+    if choices.positions == "rope":
+        attention += "<br>" + text("part_rope")
+    norm = text(f"norm_{choices.norm}")
+    return {
+        "embedding": text("part_embedding"),
+        "positions": None if choices.positions == "rope" else text(f"part_positions_{choices.positions}"),
+        "norm": norm, "final_norm": text("part_final_norm", norm=norm), "attention": attention,
+        "ffn": text(f"part_ffn_{choices.ffn}", width=stats.ffn_hidden),
+        "head": text("part_head"), "residual": text("part_residual"), "repeat": text("part_repeat", n=stats.n_layer),
+    }

@@ -230,6 +230,33 @@ def preset_costs(name: str, context: int, contexts: list[int], bytes_per_value: 
     )
 
 
+@dataclass(frozen=True)
+class Breakdown:
+    """A published model's total, said the way the calculator says it: blocks x one block, plus
+    the token table, the position table and the rest (final norm, untied head, BERT's extras)."""
+
+    n_layer: int
+    per_block: int
+    embeddings: int
+    positions: int
+    rest: int
+    total: int
+
+
+def preset_breakdown(name: str) -> Breakdown:
+    shape = params.PRESETS[name]
+    parts = params.count_parameters(shape)
+    per_block = (params.count_parameters(replace(shape, n_layer=1))["total"]
+                 - params.count_parameters(replace(shape, n_layer=0))["total"])
+    rest = parts["total"] - shape.n_layer * per_block - parts["embeddings"] - parts["positions"]
+    return Breakdown(shape.n_layer, per_block, parts["embeddings"], parts["positions"], rest, parts["total"])
+
+
+def every_preset_context_growth(contexts: list[int]) -> dict[str, list[float]]:
+    """preset_context_growth for every published model: the calculator's left chart."""
+    return {name: preset_context_growth(name, contexts) for name in params.PRESETS}
+
+
 # -- deep stacks at initialisation ---------------------------------------------------------
 
 
@@ -302,6 +329,12 @@ def _depth_norms(config: GPTConfig, init: str, batch_size: int, seed: int) -> De
         gradient_norm=gradients,
         loss=loss.item(),
     )
+
+
+def both_placements(n_layer: int, norm: str, init: str, seed: int) -> dict[str, DepthNorms]:
+    """depth_norms for post-norm and pre-norm, same depth, norm, initialisation and seed."""
+    return {placement: depth_norms(placement, n_layer, norm=norm, init=init, seed=seed)
+            for placement in ("post", "pre")}
 
 
 def last_layer_gradient_ratio(post: DepthNorms, pre: DepthNorms) -> float:
@@ -384,6 +417,22 @@ def relative_scores(seq_len: int, head_dim: int, method: str, *, theta: float = 
     scores = (q[0, 0] @ k[0, 0].T / math.sqrt(head_dim)).numpy()  # (T, T)
     spread = max(float(np.ptp(np.diagonal(scores, offset))) for offset in range(-seq_len + 1, seq_len))
     return RelativeScores(scores, spread)
+
+
+@dataclass(frozen=True)
+class PositionPictures:
+    """Everything the positions section draws."""
+
+    rotation: RopeRotation
+    scores: dict[str, RelativeScores]  # "rope" / "sinusoidal"
+    table: np.ndarray  # the 2017 sine table (positions x dimensions)
+
+
+def position_pictures(seq_len: int, head_dim: int, pair: int, seed: int) -> PositionPictures:
+    """Pair 0 and ``pair`` rotating, the relative-score test both ways, and the sine table."""
+    return PositionPictures(rope_rotation(seq_len, head_dim, sorted({0, pair})),
+                            {method: relative_scores(seq_len, head_dim, method, seed=seed)
+                             for method in ("rope", "sinusoidal")}, sinusoidal_table(seq_len, head_dim))
 
 
 def sinusoidal_table(seq_len: int, dim: int) -> np.ndarray:
