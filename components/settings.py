@@ -38,7 +38,17 @@ def sidebar_settings():
             key=SEED_STATE_KEY,
             help=t("common.seed_help"),
         )
+        glossary()
     return device_slot
+
+
+def glossary() -> None:
+    """The app's one glossary (assets/locales/*/glossary.json), folded away in the sidebar."""
+    from components.i18n import current_language, load_locale
+
+    with st.expander(t("glossary.title"), icon=":material/menu_book:"):
+        terms = [key for key in load_locale(current_language()) if key.startswith("glossary.term_")]
+        st.markdown("\n".join([t("glossary.intro"), ""] + [f"- {t(key)}" for key in terms]))
 
 
 def device_picker(slot) -> None:
