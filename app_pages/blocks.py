@@ -25,7 +25,7 @@ STYLE_COLOURS = ("#e8590c", "#e8590c", "#3b6fd8", "#3b6fd8")  # 2017 train, held
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
-def tr(name: str, **values) -> str:
+def tr(name: str, /, **values) -> str:
     return t(f"{KEY}.{name}", **values)
 
 

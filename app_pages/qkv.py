@@ -16,32 +16,37 @@ from components.figures.qkv import (
 )
 from components.settings import current_seed
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
-from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token, random_lab, split_words
+from models.labs import qkv as qkv_lab
+from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token
 
 KEY = "qkv"
-DEFAULT_SENTENCE = "The dog chased the cat because it was hungry."
-SOURCES = ("random", "2017", "2024")
+DEFAULT_SENTENCE = qkv_lab.REFERENT_SENTENCE
+SOURCES = ("minilm", "random", "2017", "2024")
+CAUSAL_BY_DEFAULT = {"minilm": False, "random": True, "2017": True, "2024": True}  # as each was trained
 MAX_SIDE = 128  # weight matrices larger than this are drawn as block means (chart payload under 1 MB)
 
 
+@st.cache_resource(show_spinner=False)
+def bert_encoder():
+    from models.pretrained.minilm import load_bert_encoder
+
+    return load_bert_encoder()
+
+
+@st.cache_data(show_spinner=False)
+def referent():
+    """The MiniLM head where "it" in the default sentence listens most to its noun (models.labs.qkv)."""
+    return qkv_lab.referent_head(bert_encoder())
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def random_labs(words: tuple[str, ...], width: int, n_heads: int, seed: int, causal: bool, no_projection: bool):
-    """The lab as chosen, and the same sentence with Q = K = V = X for the comparison."""
-    chosen = random_lab(list(words), width, n_heads, seed, causal=causal, no_projection=no_projection)
-    plain = random_lab(list(words), width, n_heads, seed, causal=causal, no_projection=True)
-    return chosen, plain
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def tiny_gpt_labs(style: str, text: str, causal: bool, no_projection: bool):
+def sentence_labs(source, text, width, heads, layer, seed, causal, no_projection):
+    """(the lab as chosen, the same sentence with Q = K = V = X, tokens before the cut)."""
     from components.loaders import load_tiny_gpt
-    from models.labs.qkv import tiny_gpt_labs, tiny_gpt_tokens
 
-    bundle = load_tiny_gpt(style)
-    ids, tokens, total = tiny_gpt_tokens(bundle.tokenizer, text)
-    if not ids:
-        return None, None, total
-    return (*tiny_gpt_labs(bundle.model, ids, tokens, causal=causal, no_projection=no_projection), total)
+    model = None if source == "random" else bert_encoder() if source == "minilm" else load_tiny_gpt(source)
+    return qkv_lab.sentence_labs(source, text, model=model, width=width, heads=heads, layer=layer, seed=seed,
+                                 causal=causal, no_projection=no_projection)
 
 
 def controls():
@@ -51,32 +56,31 @@ def controls():
                            max_chars=500, help=t(f"{KEY}.sentence_help"))
         source = st.radio(t(f"{KEY}.source"), SOURCES, key=f"{KEY}_source", horizontal=True,
                           format_func=option_labels(f"{KEY}.source_"), help=t(f"{KEY}.source_help"))
+    if st.session_state.get(f"{KEY}_causal_for") != source:  # each source opens the way it was trained
+        st.session_state[f"{KEY}_causal_for"] = source
+        st.session_state[f"{KEY}_causal"] = CAUSAL_BY_DEFAULT[source]
+        st.session_state[f"{KEY}_head"] = referent().head if source == "minilm" else 0
     with option_column:
-        width = heads = None
+        width = heads = layer = None
+        if source == "minilm":
+            layer = st.select_slider(t(f"{KEY}.layer"), range(bert_encoder().n_layers), value=referent().layer,
+                                     key=f"{KEY}_layer", format_func=lambda i: str(i + 1), help=t(f"{KEY}.layer_help"))
         if source == "random":
             width = st.select_slider(t(f"{KEY}.width"), WIDTHS, value=8, key=f"{KEY}_width",
                                      help=t(f"{KEY}.width_help"))
             heads = st.select_slider(t(f"{KEY}.heads"), HEAD_COUNTS, value=2, key=f"{KEY}_heads",
                                      help=t(f"{KEY}.heads_help"))
-        causal = st.checkbox(t(f"{KEY}.causal"), value=True, key=f"{KEY}_causal", help=t(f"{KEY}.causal_help"))
+        causal = st.checkbox(t(f"{KEY}.causal"), key=f"{KEY}_causal", help=t(f"{KEY}.causal_help"))
         no_projection = st.toggle(t(f"{KEY}.no_projection"), value=False, key=f"{KEY}_no_projection",
                                   help=t(f"{KEY}.no_projection_help"))
-    return text, source, width, heads, causal, no_projection
+        st.caption(t(f"{KEY}.no_projection_explain"))
+    return text, source, width, heads, layer, causal, no_projection
 
 
-def compute(text, source, width, heads, causal, no_projection):
+def compute(text, source, width, heads, layer, causal, no_projection):
     """(lab, lab without projections) or (None, None) after saying why in the page."""
-    if source == "random":
-        words, total = split_words(text)
-        if total > MAX_TOKENS:
-            st.warning(t(f"{KEY}.too_many_tokens", n=MAX_TOKENS, total=total))
-        if not words:
-            st.info(t(f"{KEY}.no_tokens"))
-            return None, None
-        st.caption(t(f"{KEY}.random_caption", width=width, heads=heads, head_dim=width // heads, seed=current_seed()))
-        return random_labs(tuple(words), width, heads, current_seed(), causal, no_projection)
     try:
-        lab, plain, total = tiny_gpt_labs(source, text, causal, no_projection)
+        lab, plain, total = sentence_labs(source, text, width, heads, layer, current_seed(), causal, no_projection)
     except FileNotFoundError:
         st.error(t(f"{KEY}.model_missing"))
         return None, None
@@ -85,13 +89,15 @@ def compute(text, source, width, heads, causal, no_projection):
     if lab is None:
         st.info(t(f"{KEY}.no_tokens"))
         return None, None
-    reference = plain if no_projection else lab
-    st.caption(t(f"{KEY}.model_caption", width=reference.width, heads=lab.n_heads, kv_heads=lab.n_kv_heads,
-                 head_dim=lab.head_dim))
+    if source == "random":
+        st.caption(t(f"{KEY}.random_caption", width=width, heads=heads, head_dim=width // heads, seed=current_seed()))
+    else:
+        st.caption(t(f"{KEY}.{'minilm' if source == 'minilm' else 'model'}_caption", width=lab.width,
+                     heads=lab.n_heads, kv_heads=lab.n_kv_heads, head_dim=lab.head_dim, layer=(layer or 0) + 1))
     return lab, plain
 
 
-def show_projections(lab, labels):
+def show_projections(lab, labels, head):
     st.subheader(t(f"{KEY}.step0_title"))
     st.markdown(t(f"{KEY}.step0_explain"))
     st.caption(t(f"{KEY}.colour_note"))
@@ -106,15 +112,18 @@ def show_projections(lab, labels):
                       group=lab.n_heads // lab.n_kv_heads))
     for note in ([t(f"{KEY}.bias_note")] if lab.has_bias else []) + ([t(f"{KEY}.rope_note")] if lab.rope else []):
         st.caption(note)
+    one_head = lab.width > MAX_SIDE  # a wide model: the chosen head's columns, every number exact
+    matrices = lab.head_weights(head) if one_head else (lab.w_q, lab.w_k, lab.w_v)
     weights = [(t(f"{KEY}.{name}_title", rows=matrix.shape[0], cols=matrix.shape[1]), matrix,
-                [str(i) for i in range(matrix.shape[1])])
-               for name, matrix in (("wq", lab.w_q), ("wk", lab.w_k), ("wv", lab.w_v))]
-    factor = weight_block(lab)
+                [str(i) for i in range(matrix.shape[1])]) for name, matrix in zip(("wq", "wk", "wv"), matrices)]
+    factor = 1 if one_head else weight_block(lab)
+    if one_head:
+        st.caption(t(f"{KEY}.head_weights_caption", head=head_name(lab, head), width=lab.width, d=lab.head_dim))
     st.plotly_chart(side_by_side(weights, [str(i) for i in range(lab.width)], hover_name=hover,
-                                 group_widths=[lab.head_dim] * 3, x_title=t(f"{KEY}.out_axis"),
+                                 group_widths=None if one_head else [lab.head_dim] * 3, x_title=t(f"{KEY}.out_axis"),
                                  y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150),
-                                 max_side=MAX_SIDE, block_hover=t(f"{KEY}.block_hover", f=factor)),
-                    key=f"{KEY}_weights_chart")
+                                 max_side=lab.width if one_head else MAX_SIDE,
+                                 block_hover=t(f"{KEY}.block_hover", f=factor)), key=f"{KEY}_weights_chart")
     if factor > 1:
         st.caption(t(f"{KEY}.block_caption", width=lab.width, f=factor))
     projected = [(t(f"{KEY}.{name}_title"), lab.joined_heads(name), [str(i) for i in range(lab.joined_heads(name).shape[1])])
@@ -140,10 +149,8 @@ def keep_valid(key, count, default):
         st.session_state[key] = default
 
 
-@st.fragment
-def step_by_step(lab, plain, labels):
-    st.subheader(t(f"{KEY}.step1_title"))
-    st.markdown(t(f"{KEY}.step1_explain"))
+def pickers(lab):
+    """The current word and head, kept valid when the sentence or the source changes."""
     if st.session_state.get(f"{KEY}_token_for") != tuple(lab.tokens):
         st.session_state[f"{KEY}_token_for"] = tuple(lab.tokens)
         st.session_state[f"{KEY}_token"] = default_token(lab.tokens)
@@ -154,7 +161,13 @@ def step_by_step(lab, plain, labels):
                                  format_func=lambda i: f"{i + 1}: {visible_whitespace(lab.tokens[i])}")
     head_names = [head_name(lab, h) for h in range(lab.n_heads)]  # translated now, not when drawn
     head = pick_head.selectbox(t(f"{KEY}.head_pick"), range(lab.n_heads), key=f"{KEY}_head",
-                               format_func=head_names.__getitem__)
+                               format_func=head_names.__getitem__, help=t(f"{KEY}.head_pick_help"))
+    return token, head
+
+
+def step_by_step(lab, plain, labels, token, head):
+    st.subheader(t(f"{KEY}.step1_title"))
+    st.markdown(t(f"{KEY}.step1_explain"))
     current = labels[token]
     st.plotly_chart(
         score_and_weight_bars(labels, lab.scores[head, token], lab.weights[head, token], lab.mask[token],
@@ -219,9 +232,12 @@ lab, plain = compute(*settings)
 if lab is not None:
     token_chips(lab.tokens)
     labels = unique_labels([chart_label(token, 12) for token in lab.tokens])
-    show_projections(lab, labels)
-    step_by_step(lab, plain, labels)
+    token, head = pickers(lab)
+    show_projections(lab, labels, head)
+    step_by_step(lab, plain, labels, token, head)
     if lab.projected:
         show_heads(lab, labels)
-what_to_notice(KEY)
+found = referent()
+what_to_notice(KEY, layer=found.layer + 1, head=found.head + 1, noun=f"{found.noun_weight:.2f}",
+               other=f"{found.other_weight:.2f}")
 next_page_link(KEY)

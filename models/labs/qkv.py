@@ -176,6 +176,11 @@ class QKVLab:
         """Which K/V head query head ``head`` reads (grouped-query attention shares them)."""
         return head // (self.n_heads // self.n_kv_heads)
 
+    def head_weights(self, head: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The columns of W_Q, W_K and W_V that query head ``head`` uses: each (C, D)."""
+        D, kv = self.head_dim, self.kv_head(head)
+        return self.w_q[:, head * D:(head + 1) * D], self.w_k[:, kv * D:(kv + 1) * D], self.w_v[:, kv * D:(kv + 1) * D]
+
     def contributions(self, head: int, token: int) -> np.ndarray:
         """Step 2 spelled out: row j is weight[token, j] * v_j, shape (T, D); their sum is the output."""
         return self.weights[head, token][:, None] * self.v[self.kv_head(head)]
@@ -288,3 +293,98 @@ def tiny_gpt_tokens(tokenizer, text: str, max_tokens: int = MAX_TOKENS) -> tuple
     ids = list(encoding.ids)
     kept = ids[:max_tokens]
     return kept, [token_text(tokenizer.id_to_token(i)) for i in kept], len(ids)
+
+
+# -- MiniLM: a real pretrained encoder's projections ----------------------------------------------
+
+REFERENT_SENTENCE = "The dog chased the cat because it was hungry."
+REFERENT_WORDS = ("it", "dog", "cat")  # the pronoun, its noun, the other noun
+
+
+def minilm_attention(encoder, layer: int) -> MultiHeadAttention:
+    """Layer ``layer`` of MiniLM's self-attention (a models.pretrained.minilm.BertEncoder) as the core's
+    MultiHeadAttention: W_Q, W_K, W_V and W_O with their biases copied from the bundled weights."""
+    if not 0 <= layer < encoder.n_layers:
+        raise ValueError(f"layer must lie in 0..{encoder.n_layers - 1}, got {layer}")
+    width = encoder.weights["embeddings.word_embeddings.weight"].shape[1]
+    attention = MultiHeadAttention(width, encoder.n_heads, bias=True)
+    prefix = f"encoder.layer.{layer}.attention."
+    names = {"w_q": "self.query", "w_k": "self.key", "w_v": "self.value", "w_o": "output.dense"}
+    with torch.no_grad():
+        for ours, theirs in names.items():
+            getattr(attention, ours).weight.copy_(encoder.weights[f"{prefix}{theirs}.weight"])
+            getattr(attention, ours).bias.copy_(encoder.weights[f"{prefix}{theirs}.bias"])
+    return attention.eval()
+
+
+def minilm_tokens(encoder, text: str, max_tokens: int = MAX_TOKENS) -> tuple[list[int], list[str], int]:
+    """MiniLM's ids and WordPiece pieces ([CLS] ... [SEP]) cut at ``max_tokens``; and the total."""
+    total = len(encoder.tokenizer.encode(text or "").ids)
+    ids, _ = encoder.encode(text or "", max_tokens)
+    return ids, [encoder.tokenizer.id_to_token(i) for i in ids], total
+
+
+def minilm_labs(encoder, ids: list[int], tokens: list[str], layer: int, *, causal: bool = False,
+                no_projection: bool = False) -> tuple[QKVLab, QKVLab]:
+    """(the lab as asked, the same input with Q = K = V = X) for MiniLM's layer ``layer``: its input
+    is the previous layer's output (layer 0 reads the embedding output), as in the real model."""
+    x = torch.from_numpy(encoder.hidden_states(ids)[layer])  # (T, 384): what this layer reads
+    attention = minilm_attention(encoder, layer)
+    return (project(attention, x, tokens, causal=causal, no_projection=no_projection),
+            project(attention, x, tokens, causal=causal, no_projection=True))
+
+
+def word_index(tokens: list[str], word: str) -> int:
+    """Index of the first token that is ``word`` (case ignored); ValueError when none is."""
+    for index, token in enumerate(tokens):
+        if token.strip().lower() == word:
+            return index
+    raise ValueError(f"{word!r} is not one of the tokens {tokens}")
+
+
+@dataclass(frozen=True)
+class ReferentHead:
+    """The head whose "it" listens most to its own noun rather than the other one."""
+
+    layer: int
+    head: int
+    noun_weight: float  # weight from the pronoun to its noun
+    other_weight: float  # weight from the pronoun to the other noun
+
+
+def referent_head(encoder, sentence: str = REFERENT_SENTENCE, words: tuple[str, str, str] = REFERENT_WORDS) -> ReferentHead:
+    """Search every layer and head of MiniLM for the largest (weight to the noun - weight to the other
+    noun) from the pronoun, computed with the same projections the page draws."""
+    pronoun, noun, other = words
+    ids, tokens, _ = minilm_tokens(encoder, sentence)
+    at = {name: word_index(tokens, name) for name in words}
+    best = None
+    for layer in range(encoder.n_layers):
+        weights = minilm_labs(encoder, ids, tokens, layer)[0].weights[:, at[pronoun]]  # (H, T)
+        for head, row in enumerate(weights):
+            candidate = ReferentHead(layer, head, float(row[at[noun]]), float(row[at[other]]))
+            if best is None or candidate.noun_weight - candidate.other_weight > best.noun_weight - best.other_weight:
+                best = candidate
+    return best
+
+
+def sentence_labs(source: str, text: str, *, model=None, width: int = 8, heads: int = 2, layer: int = 0, seed: int = 0,
+                  causal: bool = True, no_projection: bool = False) -> tuple[QKVLab | None, QKVLab | None, int]:
+    """(the lab as asked, the same input with Q = K = V = X, tokens before the cut) for one source:
+    "random" (seeded layer of ``width`` and ``heads``), "minilm" (``model`` a BertEncoder, layer
+    ``layer``) or "2017" / "2024" (``model`` a bundled TinyGPT). (None, None, 0) without tokens."""
+    if source == "random":
+        words, total = split_words(text)
+        if not words:
+            return None, None, 0
+        return (random_lab(words, width, heads, seed, causal=causal, no_projection=no_projection),
+                random_lab(words, width, heads, seed, causal=causal, no_projection=True), total)
+    if source == "minilm":
+        ids, tokens, total = minilm_tokens(model, text)
+        if total <= 2:  # only [CLS] and [SEP]
+            return None, None, 0
+        return (*minilm_labs(model, ids, tokens, layer, causal=causal, no_projection=no_projection), total)
+    ids, tokens, total = tiny_gpt_tokens(model.tokenizer, text)
+    if not ids:
+        return None, None, 0
+    return (*tiny_gpt_labs(model.model, ids, tokens, causal=causal, no_projection=no_projection), total)

@@ -36,7 +36,9 @@ def chart(at, key: str) -> dict:
 def continuation_texts(at) -> list[str]:
     """The two continuation boxes: the markdown right after each model's name."""
     texts = [m.value for m in at.markdown]
-    titles = {f"**{style} block**" for style in lab.STYLES} | {f"**{style} 的块**" for style in lab.STYLES}
+    from components.i18n import translate
+
+    titles = {f"**{translate('blocks.model_name', lang, style=style)}**" for style in lab.STYLES for lang in ("en", "zh")}
     return [texts[i + 1] for i, text in enumerate(texts) if text in titles]
 
 
@@ -195,3 +197,32 @@ def test_a_prompt_past_the_context_is_cut_with_a_note(lang):
     expected = translate(f"{KEY}.prompt_cut", lang, cut=cut, kept=lab.prompt_room(bundle),
                          context=bundle.config.block_size)
     assert cut > 0 and expected in [caption.value for caption in at.caption]
+
+
+def test_the_notice_and_calculator_state_the_core_numbers(lang):
+    """Every percentage the notice states is the lab's count, recomputed here from block_stats."""
+    at = open_page(PAGE, lang)
+    notice = at.info[-1].value
+    mha = lab.block_stats("llama3_8b", lab.BlockChoices(kv_group=1)).total
+    for group in (4, 32):
+        other = lab.block_stats("llama3_8b", lab.BlockChoices(kv_group=group)).total
+        assert f"{(other - mha) / mha:+.1%}" in notice
+    for size in lab.SIZES:
+        old = lab.block_stats(size, lab.BlockChoices.style_2017()).total
+        new = lab.block_stats(size, lab.BlockChoices.style_2024()).total
+        assert f"{new / old - 1:+.1%}" in notice
+    at.selectbox(key=f"{KEY}_calc_preset").set_value("GPT-1").run()
+    at.select_slider(key=f"{KEY}_calc_context").set_value(512).run()
+    assert_clean(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "12 " in text and "116.53M" in text and "262,144" in text  # 12 blocks, GPT-1's total, 512²
+
+
+def test_all_2024_at_tiny_shows_the_bundled_model(lang):
+    at = open_page(PAGE, lang)
+    at.button(key=f"{KEY}_all_2024").click().run()
+    log = json.loads((lab.ASSET_DIR / "2024" / "train_log.json").read_text(encoding="utf-8"))
+    assert metric(at, 0) == millions(log["parameters"])
+    at.selectbox(key=f"{KEY}_size").set_value("llama3_8b").run()
+    assert_clean(at)
+    assert metric(at, 0) == "8.03B"

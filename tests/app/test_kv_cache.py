@@ -84,3 +84,16 @@ def test_a_huge_prompt_is_capped_and_leaves_no_room(lang):
     assert_clean(at)
     assert len(at.warning) >= 2  # the text was cut, and it still fills the context
     assert "kv_cache_run" not in [button.key for button in at.button]
+
+
+def test_the_notice_and_variants_state_the_core_numbers(lang):
+    from models.core.params import PRESETS, count_parameters, kv_cache_bytes_per_token, with_kv_heads
+
+    at = open_page(PAGE, lang)
+    llama = PRESETS["Llama-3-8B"]
+    mha = with_kv_heads(llama, 32)
+    notice = at.info[-1].value
+    assert f"{kv_cache_bytes_per_token(mha) * 8192 / 2**30:,.1f} GiB" in notice  # 4.0 GiB
+    assert f"{kv_cache_bytes_per_token(llama) * 8192 / 2**30:,.1f} GiB" in notice  # 1.0 GiB
+    change = count_parameters(mha)["total"] / count_parameters(llama)["total"] - 1
+    assert f"{change:+.1%}" in " ".join(m.value for m in at.markdown)

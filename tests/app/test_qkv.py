@@ -52,8 +52,16 @@ def reference(width, heads, seed, is_causal):
     return words, q[0].numpy(), k[0].numpy(), weights[0].numpy(), output[0].numpy()
 
 
-def test_every_control(lang):
+def open_random(lang="en"):
+    """The page with the random source (it opens on MiniLM)."""
     at = open_page(PAGE, lang)
+    at.radio(key="qkv_source").set_value("random").run()
+    assert_clean(at)
+    return at
+
+
+def test_every_control(lang):
+    at = open_random(lang)
     assert at.selectbox(key="qkv_token").value == 6  # "it"
     for width in (16, 64, 8):
         at.select_slider(key="qkv_width").set_value(width).run()
@@ -78,7 +86,7 @@ def test_every_control(lang):
 
 @pytest.mark.parametrize("width,heads,is_causal", [(8, 2, True), (32, 4, False)])
 def test_displayed_numbers_are_models_attention(width, heads, is_causal):
-    at = open_page(PAGE)
+    at = open_random()
     at.select_slider(key="qkv_width").set_value(width)
     at.select_slider(key="qkv_heads").set_value(heads)
     at.checkbox(key="qkv_causal").set_value(is_causal)
@@ -100,7 +108,7 @@ def test_displayed_numbers_are_models_attention(width, heads, is_causal):
 
 
 def test_no_projection_means_q_equals_x():
-    at = open_page(PAGE)
+    at = open_random()
     at.toggle(key="qkv_no_projection").set_value(True).run()
     words, _ = split_words(SENTENCE)
     x = word_vectors(words, 8, 0)
@@ -114,7 +122,7 @@ ODD_INPUTS = ["", "   ", "🐱🐶🐭", "<b>hi</b><script>alert(1)</script>", "
 
 
 def test_odd_input_gets_a_message_not_a_traceback():
-    at = open_page(PAGE)
+    at = open_random()
     for text in ODD_INPUTS:
         at.text_input(key="qkv_sentence").input(text).run()
         assert_clean(at)
@@ -124,8 +132,10 @@ def test_odd_input_gets_a_message_not_a_traceback():
             assert at.get("plotly_chart")
 
 
-def test_empty_and_long_text_say_so(lang):
+@pytest.mark.parametrize("source", ["minilm", "random"])
+def test_empty_and_long_text_say_so(lang, source):
     at = open_page(PAGE, lang)
+    at.radio(key="qkv_source").set_value(source).run()
     at.text_input(key="qkv_sentence").input("").run()
     assert at.info and not at.get("plotly_chart")
     at.text_input(key="qkv_sentence").input("word " * 4000).run()
@@ -174,13 +184,13 @@ def test_charts_stay_under_1mb_and_large_weights_are_block_means(source):
         layer = random_attention(64, 2, 0)
         matrices = [linear.weight.detach().numpy().T for linear in (layer.w_q, layer.w_k, layer.w_v, layer.w_o)]
         expected = matrices
-    else:
+    else:  # wider than 128: W_Q, W_K, W_V of the chosen head (head 1) exact, W_O as 2 x 2 block means
         bundle = load_tiny_gpt(source)
         ids, tokens, _ = tiny_gpt_tokens(bundle.tokenizer, SENTENCE)
         lab, _ = tiny_gpt_labs(bundle.model, ids, tokens)
-        matrices = [lab.w_q, lab.w_k, lab.w_v, lab.w_o]
-        assert max(lab.w_q.shape) == 256
-        expected = [m.reshape(m.shape[0] // 2, 2, m.shape[1] // 2, 2).mean(axis=(1, 3)) for m in matrices]
+        matrices = [*lab.head_weights(0), lab.w_o]
+        assert max(lab.w_q.shape) == 256 and matrices[0].shape == (256, lab.head_dim)
+        expected = [*matrices[:3], lab.w_o.reshape(128, 2, 128, 2).mean(axis=(1, 3))]
         assert any("2 × 2" in caption.value for caption in at.caption)
     drawn = chart(at, "qkv_weights_chart")["data"] + chart(at, "qkv_wo_chart")["data"]
     for trace, matrix, values in zip(drawn, matrices, expected):
@@ -189,3 +199,33 @@ def test_charts_stay_under_1mb_and_large_weights_are_block_means(source):
         assert len(trace["y"]) == values.shape[0] and len(trace["x"]) == values.shape[1]
         if values.shape != matrix.shape:
             assert trace["y"][:2] == ["0–1", "2–3"] and "(2 × 2)" in trace["hovertemplate"]
+
+
+def test_opens_on_minilm_where_it_finds_its_noun(lang):
+    """The default: MiniLM's real weights, the head the lab finds, and "it" giving "dog" more weight
+    than "cat", checked against transformers' own attention weights for the same layer and head."""
+    from models.labs.qkv import referent_head
+    from models.pretrained.minilm import load_bert_encoder, load_minilm
+
+    at = open_page(PAGE, lang)
+    assert at.radio(key="qkv_source").value == "minilm" and not at.checkbox(key="qkv_causal").value
+    found = referent_head(load_bert_encoder())
+    assert (at.select_slider(key="qkv_layer").value, at.selectbox(key="qkv_head").value) == (found.layer, found.head)
+    run = load_minilm().run(SENTENCE)
+    tokens = list(run.tokens)
+    it, dog, cat = (tokens.index(word) for word in ("it", "dog", "cat"))
+    assert at.selectbox(key="qkv_token").value == it
+    weights = chart(at, "qkv_bars_chart")["data"][1]["y"]
+    np.testing.assert_allclose(weights, np.asarray(run.attentions[found.layer])[found.head, it], atol=1e-5)
+    assert weights[dog] > weights[cat]
+    assert f"{found.noun_weight:.2f}" in at.info[-1].value
+    q_columns = chart(at, "qkv_weights_chart")["data"][0]["z"]
+    assert np.shape(q_columns) == (384, 32)  # the chosen head's W_Q columns, exact
+    for layer in range(6):
+        at.select_slider(key="qkv_layer").set_value(layer).run()
+        assert_clean(at)
+    at.toggle(key="qkv_no_projection").set_value(True).run()
+    assert_clean(at)
+    at.radio(key="qkv_source").set_value("2024").run()
+    assert_clean(at)
+    assert at.checkbox(key="qkv_causal").value  # the tiny GPT opens causal, as it was trained

@@ -62,5 +62,5 @@ def test_scores_method_changes_the_heatmap_and_chinese_renders(page, app_url):
     open_page(page, app_url, "blocks", "zh")
     wait_for_charts(page)
     assert_no_exception(page)
-    assert page.get_by_text("两个块，并排对照").count() == 1
+    assert page.get_by_text("两个模块，并排对照").count() == 1
     screenshot(page, "blocks-zh-full")

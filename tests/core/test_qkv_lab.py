@@ -148,3 +148,30 @@ def test_tiny_gpt_tokens_reads_byte_level_tokens():
     ids, texts, total = tiny_gpt_tokens(tokenizer, " dog" * 100)
     assert len(ids) == MAX_TOKENS and total == len(tokenizer.encode(" dog" * 100).ids) > MAX_TOKENS
     assert tiny_gpt_tokens(tokenizer, "") == ([], [], 0)
+
+
+def test_minilm_projections_are_the_models_own_and_it_finds_its_noun():
+    """MiniLM's layer through the core's attention equals transformers' weights, and the head the
+    lab picks gives "dog" more than "cat" (and "animal" over "street" in the other classic)."""
+    import numpy as np
+
+    from models.labs import qkv as lab
+    from models.pretrained.minilm import load_bert_encoder, load_minilm
+
+    encoder, model = load_bert_encoder(), load_minilm()
+    ids, tokens, _ = lab.minilm_tokens(encoder, lab.REFERENT_SENTENCE)
+    run = model.run(lab.REFERENT_SENTENCE)
+    assert tokens == list(run.tokens)
+    for layer in (0, 3, 5):
+        chosen, plain = lab.minilm_labs(encoder, ids, tokens, layer)
+        np.testing.assert_allclose(chosen.weights, np.asarray(run.attentions[layer]), atol=1e-5)
+        assert plain.n_heads == 1 and chosen.head_weights(2)[0].shape == (384, 32)
+    found = lab.referent_head(encoder)
+    it, dog, cat = (tokens.index(word) for word in lab.REFERENT_WORDS)
+    row = np.asarray(run.attentions[found.layer])[found.head, it]
+    assert row[dog] > row[cat] and found.noun_weight == pytest.approx(float(row[dog]), abs=1e-5)
+    every_margin = np.asarray(run.attentions)[:, :, it, dog] - np.asarray(run.attentions)[:, :, it, cat]
+    assert found.noun_weight - found.other_weight == pytest.approx(every_margin.max(), abs=1e-5)
+    animal = lab.referent_head(encoder, "The animal didn't cross the street because it was too tired.",
+                               ("it", "animal", "street"))
+    assert animal.noun_weight > 0.5 > animal.other_weight
