@@ -92,15 +92,15 @@ def explore(model_id, text, hide_special, n_layers, n_heads, causal, model):
     st.subheader(t(f"{KEY}.head_title"))
     left, right = st.columns([3, 2], gap="medium")
     layer_column, head_column = left.columns(2)
-    layer = layer_column.slider(t(f"{KEY}.layer"), 0, n_layers - 1, 0 if causal else 2, key=f"{KEY}_layer")
-    head_names = {AVERAGE: t(f"{KEY}.average"), **{h: t(f"{KEY}.head_n", n=h) for h in range(n_heads)}}
+    layer = layer_column.slider(t(f"{KEY}.layer"), 1, n_layers, 1 if causal else 3, key=f"{KEY}_layer") - 1  # shown from 1
+    head_names = {AVERAGE: t(f"{KEY}.average"), **{h: t(f"{KEY}.head_n", n=h + 1) for h in range(n_heads)}}
     head = head_column.selectbox(t(f"{KEY}.head"), list(head_names), key=f"{KEY}_head", format_func=head_names.get)
     _, kept, _ = closeup(model_id, text, hide_special, layer, head, model)
     if len(kept) == 0:
         st.info(t(f"{KEY}.nothing_left"))
         return
     with left:
-        st.markdown(f"**{t(f'{KEY}.heatmap_title', layer=layer, head=head_names[head])}**")
+        st.markdown(f"**{t(f'{KEY}.heatmap_title', layer=layer + 1, head=head_names[head])}**")
         words = (t(f"{KEY}.weight"), t(f"{KEY}.key_axis"), t(f"{KEY}.query_axis"))
         st.plotly_chart(closeup_figure(model_id, text, hide_special, layer, head, words, model),
                         key=f"{KEY}_heatmap_chart")
@@ -116,7 +116,7 @@ def follow(model_id, text, hide_special, layer, head, model):
     query_column, top_column = st.columns([3, 1])
     query = query_column.selectbox(t(f"{KEY}.query"), range(len(kept)), key=f"{KEY}_query",
                                    index=default_query(stack.tokens, kept),
-                                   format_func=lambda n: f"{n}: {labels[n]}")
+                                   format_func=lambda n: f"{n + 1}: {labels[n]}")
     top = top_column.number_input(t(f"{KEY}.top_k"), 1, 20, 5, key=f"{KEY}_top_k")
     words = (t(f"{KEY}.query_side"), t(f"{KEY}.key_side"), t(f"{KEY}.weight"))
     figure, links = lines_figure(model_id, text, hide_special, layer, head, query, int(top), words, model)

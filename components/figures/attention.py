@@ -41,17 +41,17 @@ def all_heads_grid(
     padded = np.full((L, H, step, step), np.nan, dtype=np.float32)
     padded[:, :, :S, :S] = np.round(pooled, 3)
     tiled = padded.transpose(0, 2, 1, 3).reshape(L * step, H * step)[:-1, :-1]  # (rows, columns)
-    layer_of_row = np.repeat(np.arange(L, dtype=np.uint8), step)[:-1]
-    head_of_column = np.repeat(np.arange(H, dtype=np.uint8), step)[:-1]
+    layer_of_row = np.repeat(np.arange(1, L + 1, dtype=np.uint8), step)[:-1]  # layers and heads shown from 1
+    head_of_column = np.repeat(np.arange(1, H + 1, dtype=np.uint8), step)[:-1]
     owner = np.stack(np.broadcast_arrays(layer_of_row[:, None], head_of_column[None, :]), axis=-1)  # (rows, cols, 2)
     top = float(zmax if zmax is not None else max(np.nanmax(tiled), 1e-6))
     hover = hover_template.format(layer="%{customdata[0]}", head="%{customdata[1]}")
     fig = go.Figure(go.Heatmap(z=tiled, customdata=owner, coloraxis="coloraxis", hoverongaps=False,
                                hovertemplate=hover + "%{z:.3f}<extra></extra>"))
     centres = (S - 1) / 2 + step * np.arange(max(L, H))
-    fig.update_xaxes(side="top", tickvals=centres[:H], ticktext=[head_label.format(n=h) for h in range(H)],
+    fig.update_xaxes(side="top", tickvals=centres[:H], ticktext=[head_label.format(n=h + 1) for h in range(H)],
                      showgrid=False, zeroline=False, ticks="", range=[-0.5, H * step - 1.5])
-    fig.update_yaxes(tickvals=centres[:L], ticktext=[layer_label.format(n=layer) for layer in range(L)],
+    fig.update_yaxes(tickvals=centres[:L], ticktext=[layer_label.format(n=layer + 1) for layer in range(L)],
                      showgrid=False, zeroline=False, ticks="", autorange="reversed")
     if selected is not None:
         layer, head = selected

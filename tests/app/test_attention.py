@@ -43,7 +43,7 @@ def test_every_control(lang):
         at.radio(key="attention_model").set_value(model).run()
         assert_clean(at)
     before = heatmap_values(at)
-    at.slider(key="attention_layer").set_value(4).run()
+    at.slider(key="attention_layer").set_value(5).run()
     assert not np.array_equal(heatmap_values(at), before), "the layer slider changes the close-up"
     at.selectbox(key="attention_head").set_value(3).run()
     lines_before = chart_data(at, "lines_chart")
@@ -69,12 +69,12 @@ def test_a_user_supplied_model_through_the_picker(gpt2_folder):
 
     at = open_page(PAGE, attention_model="user")
     at.text_area(key="attention_text").input(SHORT).run()
-    at.slider(key="attention_layer").set_value(5).run()  # on MiniLM, which stands in; the GPT-2 has 2 layers
+    at.slider(key="attention_layer").set_value(6).run()  # layers shown from 1; on MiniLM, which stands in; the GPT-2 has 2 layers
     at.text_input(key="attention_user_model_spec").input(str(gpt2_folder)).run()
     at.button(key="attention_user_model_load").click().run()
     assert_clean(at)
     assert at.success and translate("attention.user_hint", "en") not in [i.value for i in at.info]
-    at.slider(key="attention_layer").set_value(1).run()
+    at.slider(key="attention_layer").set_value(2).run()  # index 1
     at.selectbox(key="attention_head").set_value(1).run()
     assert_clean(at)
     stack = from_model_run(load_user_model(str(gpt2_folder)).run(SHORT))
@@ -95,7 +95,7 @@ def test_heatmap_values_equal_the_core(hide):
     at.radio(key="attention_model").set_value("tiny_gpt_2024").run()
     at.text_area(key="attention_text").input(SHORT).run()
     at.checkbox(key="attention_hide_special").set_value(hide).run()
-    at.slider(key="attention_layer").set_value(1).run()
+    at.slider(key="attention_layer").set_value(2).run()  # index 1
     at.selectbox(key="attention_head").set_value(AVERAGE).run()
     from models.labs.attention import run_tiny_gpt
     from models.pretrained.tiny_gpt import load_tiny_gpt
@@ -113,7 +113,7 @@ def test_minilm_heatmap_and_grid_equal_the_core():
 
     at = open_page(PAGE)
     at.text_area(key="attention_text").input(SHORT).run()
-    at.slider(key="attention_layer").set_value(3).run()
+    at.slider(key="attention_layer").set_value(4).run()  # index 3
     at.selectbox(key="attention_head").set_value(7).run()
     stack = from_model_run(load_minilm().run(SHORT))
     expected, _ = shown_matrix(stack, 3, 7, hide_special=True)

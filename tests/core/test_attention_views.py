@@ -107,9 +107,9 @@ def test_all_heads_grid_tiles_every_head_where_its_labels_say():
         for head in range(3):
             block = z[layer * 5:layer * 5 + 4, head * 5:head * 5 + 4]
             np.testing.assert_allclose(block, np.round(pooled[layer, head], 3), atol=1e-6)
-            assert (owner[layer * 5:layer * 5 + 4, head * 5:head * 5 + 4] == [layer, head]).all()
+            assert (owner[layer * 5:layer * 5 + 4, head * 5:head * 5 + 4] == [layer + 1, head + 1]).all()  # shown from 1
     assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all(), "gaps between the maps"
-    assert list(fig.layout.xaxis.ticktext) == ["H0", "H1", "H2"] and list(fig.layout.yaxis.ticktext) == ["L0", "L1"]
+    assert list(fig.layout.xaxis.ticktext) == ["H1", "H2", "H3"] and list(fig.layout.yaxis.ticktext) == ["L1", "L2"]
     assert "%{customdata[0]}/%{customdata[1]}" in fig.data[0].hovertemplate
     assert len(fig.layout.shapes) == 1
 
