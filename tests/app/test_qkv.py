@@ -173,7 +173,7 @@ def test_charts_stay_under_1mb_and_large_weights_are_block_means(source):
     from models.labs.qkv import tiny_gpt_labs, tiny_gpt_tokens
 
     at = open_page(PAGE)
-    at.radio(key="qkv_source").set_value(source)
+    at.radio(key="qkv_source").set_value(source).run()
     if source == "random":
         at.select_slider(key="qkv_width").set_value(64)
     at.run()
