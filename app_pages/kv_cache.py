@@ -7,7 +7,7 @@ from components.busy import heavy_run
 from components.i18n import option_labels, t
 from components.figures.kv_cache import cache_bytes_line, timing_lines, variant_bars
 from components.layout import next_page_link, page_header, what_to_notice
-from components.settings import current_device
+from components.settings import current_device, follow_sidebar
 from components.text import capped_text, escape_markdown
 from models.core.device import available_devices
 from components.numbers import format_bytes
@@ -76,7 +76,7 @@ def run_controls():
     st.subheader(t(f"{KEY}.run_title"))
     st.markdown(t(f"{KEY}.run_explain"))
     devices = available_devices()
-    st.session_state.setdefault(f"{KEY}_device", current_device().type if current_device().type in devices else "cpu")
+    follow_sidebar(f"{KEY}_device", current_device().type if current_device().type in devices else "cpu")
     model_column, prompt_column, device_column = st.columns([3, 3, 1])
     with device_column:
         device = st.selectbox(t(f"{KEY}.device_label"), devices, key=f"{KEY}_device", help=t(f"{KEY}.device_help"))

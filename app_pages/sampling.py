@@ -7,7 +7,7 @@ from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.figures.sampling import cumulative_curve, distribution_bars, sample_histogram
-from components.settings import current_seed
+from components.settings import current_seed, follow_sidebar
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
 from models.labs.sampling import (
     HFCausalModel,
@@ -88,7 +88,7 @@ def knobs(vocab_size):
                               help=t(f"{KEY}.temperature_help"))
     top_k = middle.slider(t(f"{KEY}.top_k"), 0, 200, 0, 1, key=f"{KEY}_top_k", help=t(f"{KEY}.top_k_help"))
     top_p = right.slider(t(f"{KEY}.top_p"), 0.0, 1.0, 0.8, 0.01, key=f"{KEY}_top_p", help=t(f"{KEY}.top_p_help"))
-    st.session_state.setdefault(f"{KEY}_seed", current_seed())
+    follow_sidebar(f"{KEY}_seed", current_seed())
     seed_column.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, step=1, key=f"{KEY}_seed", help=t(f"{KEY}.seed_help"))
     settings, issues = check_combination(temperature, top_k, top_p, vocab_size)
     show_messages(issues)

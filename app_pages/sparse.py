@@ -9,7 +9,7 @@ from components.busy import heavy_run
 from components.i18n import current_language, option_labels, t, translate
 from components.loaders import load_tiny_gpt
 from components.layout import next_page_link, page_header, what_to_notice
-from components.settings import current_device, current_seed
+from components.settings import current_device, current_seed, follow_sidebar
 from components.figures.sparse import mask_figure, pattern_gallery, reach_figure, timing_figure
 from components.text import capped_text
 from models.labs.sparse import (FLEX_BUDGET_S, PATTERN_USES, PATTERNS, TIMING_LENGTHS_CPU, TIMING_LENGTHS_GPU,
@@ -88,7 +88,8 @@ def pattern_controls() -> PatternSettings:
                        help=t(f"{KEY}.stride_help"))
     n_global = st.slider(t(f"{KEY}.n_global"), 0, 16, 2, key=f"{KEY}_n_global", disabled="n_global" not in uses)
     n_random = st.slider(t(f"{KEY}.n_random"), 0, 8, 2, key=f"{KEY}_n_random", disabled="n_random" not in uses)
-    seed = st.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, current_seed(), key=f"{KEY}_seed",
+    follow_sidebar(f"{KEY}_seed", current_seed())
+    seed = st.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, key=f"{KEY}_seed",
                            disabled="seed" not in uses)
     return PatternSettings(pattern, length, window, stride, n_global, n_random, int(seed))
 

@@ -73,3 +73,12 @@ def current_device():
 
 def current_seed() -> int:
     return int(st.session_state.get(SEED_STATE_KEY, DEFAULT_SEED))
+
+
+def follow_sidebar(key: str, value) -> None:
+    """One behaviour for a page's own seed or device box: it starts at the sidebar's ``value`` and
+    takes it again whenever the sidebar changes; in between the page's box may differ."""
+    origin = f"{key}_from_sidebar"
+    if st.session_state.get(origin) != value:
+        st.session_state[origin] = value
+        st.session_state[key] = value

@@ -98,3 +98,22 @@ def test_thread_count_is_set_before_torch_is_imported():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={"PATH": os.environ.get("PATH", "")},
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("page, key", [("app_pages/sampling.py", "sampling_seed"), ("app_pages/sparse.py", "sparse_seed")])
+def test_a_page_seed_follows_the_sidebar(page, key):
+    """One behaviour for the sidebar's seed: a page's own seed box starts from it, may differ for a
+    while, and takes the sidebar's value again whenever that changes."""
+    at = open_page(page)
+    assert at.session_state[key] == 0
+    at.number_input(key=key).set_value(5).run()
+    at.run()
+    assert at.session_state[key] == 5  # kept while the sidebar stays
+    at.sidebar.number_input(key="seed").set_value(9).run()
+    assert not at.exception and at.session_state[key] == 9
+
+
+def test_the_kv_cache_device_box_starts_from_the_sidebar():
+    at = open_page("app_pages/kv_cache.py")
+    at.sidebar.selectbox(key="device").set_value("cpu").run()
+    assert not at.exception and at.session_state["kv_cache_device"] == "cpu"
