@@ -2,16 +2,16 @@
 
 import streamlit as st
 
+from components.calculator import calculator
 from components.figure_cache import cached_figure
 from components.figures.blocks import (BlockDrawing, block_diagrams, changed_parts, drawing_labels, line_figure,
                                        parameter_breakdown, rope_rotation_figure)
-from components.figures.shared import bars, heatmap
+from components.figures.shared import heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
-from components.loaders import load_tiny_gpt
 from components.numbers import format_bytes, format_count
 from components.settings import current_seed
-from components.text import capped_text, escape_markdown
+from components.tiny_models import tiny_models
 from models.labs import blocks as lab
 
 KEY = "blocks"
@@ -20,9 +20,6 @@ SWITCH_OPTIONS = {"norm_placement": ("post", "pre"), "norm": ("layernorm", "rmsn
                   "positions": ("sinusoidal", "learned", "rope"), "ffn": ("relu", "swiglu")}
 PARTS = ("embedding", "positions", "attention", "ffn", "norms")
 HEAD_DIMS = (16, 32, 64, 128)
-DEFAULT_PROMPT = "The city is"
-STYLE_COLOURS = ("#e8590c", "#e8590c", "#3b6fd8", "#3b6fd8")  # 2017 train, held-out; 2024 train, held-out
-CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens
 
 
 def tr(name: str, /, **values) -> str:
@@ -173,106 +170,12 @@ def positions() -> None:
                         hover_name=tr("value"), x_title=tr("dimension"), y_title=tr("position")), "sinusoidal")
 
 
-# -- 4. the two bundled models -------------------------------------------------------------------
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def written(prompt: str, length: int, seed: int) -> dict:
-    """Both models, greedy and sampled, ``length`` tokens (lab.written_length): switching the
-    decoding or moving the length nearby reuses this run instead of writing again."""
-    return {style: lab.write_both(load_tiny_gpt(style), prompt, length, seed=seed) for style in lab.STYLES}
-
-
-@st.fragment
-def tiny_models() -> None:
-    st.subheader(tr("tiny_title"))
-    st.markdown(tr("tiny_intro"))
-    curves, report = lab.training_curves(), lab.heldout_report()
-    if curves is None or report is None:
-        st.info(tr("tiny_missing"))
-        return
-    series = {tr(f"curve_{kind}", style=s): getattr(curves[s], f"{kind}_loss") for s in lab.STYLES
-              for kind in ("train", "heldout")}
-    loss_column, perplexity_column = st.columns([3, 2])
-    chart(cached_figure(line_figure, curves["2017"].steps, series, title=tr("loss_title"), x_title=tr("step_axis"),
-                        y_title=tr("loss_axis"), dashed=[tr("curve_train", style=s) for s in lab.STYLES],
-                        colours=STYLE_COLOURS), "loss", loss_column)
-    chart(cached_figure(bars, [tr("model_name", style=s) for s in lab.STYLES] + [tr("unigram")],
-                        {tr("perplexity"): [report.perplexity[s] for s in lab.STYLES] + [report.unigram_perplexity]},
-                        value_format=".1f", title=tr("perplexity_title"), y_title=tr("perplexity_axis"), height=340),
-          "perplexity", perplexity_column)
-    for column, style in zip(st.columns(2), lab.STYLES):
-        column.metric(tr("model_name", style=style), f"{report.perplexity[style]:.1f}",
-                      help=tr("perplexity_help", tokens=f"{report.tokens_scored:,}"))
-        column.caption(tr("model_caption", params=f"{report.parameters[style]:,}", seconds=curves[style].wall_time_s,
-                          device=curves[style].device))
-    prompt_column, length_column, mode_column = st.columns([3, 1.2, 1.5])
-    with prompt_column:
-        prompt = capped_text(tr("prompt"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=500)
-    max_new_tokens = length_column.slider(tr("new_tokens"), 5, lab.MAX_NEW_TOKENS, 30, key=f"{KEY}_new_tokens")
-    sampled = mode_column.radio(tr("decoding"), (False, True), index=1, key=f"{KEY}_decoding",
-                                format_func=option_labels(f"{KEY}.decoding_"))
-    with st.spinner(tr("writing")):
-        runs = written(prompt, lab.written_length(max_new_tokens), current_seed())
-    if runs["2017"] is None:
-        st.info(t("common.empty_text"))
-        return
-    if runs["2024"].prompt_cut:  # both models share one tokenizer and one context length, so both cut the same
-        bundle = load_tiny_gpt("2024")
-        st.caption(tr("prompt_cut", cut=runs["2024"].prompt_cut, kept=lab.prompt_room(bundle),
-                      context=bundle.config.block_size))
-    for column, style in zip(st.columns(2), lab.STYLES):
-        with column, st.container(border=True):
-            st.markdown(f"**{tr('model_name', style=style)}**")
-            st.markdown(f"**{escape_markdown(prompt)}**"
-                        f"{escape_markdown(runs[style].text(load_tiny_gpt(style), max_new_tokens, sampled=sampled))}")
-
-
-# -- 5. calculator -------------------------------------------------------------------------------
-
-
-@st.fragment
-def calculator() -> None:
-    st.subheader(tr("calc_title"))
-    st.markdown(tr("calc_intro"))
-    names = list(lab.params.PRESETS)
-    preset_column, context_column, bytes_column = st.columns([2, 2, 1])
-    name = preset_column.selectbox(tr("calc_preset"), names, index=names.index("Llama-3-8B"),
-                                   key=f"{KEY}_calc_preset")
-    context = context_column.select_slider(tr("calc_context"), CONTEXTS, value=8192, key=f"{KEY}_calc_context",
-                                           format_func=lambda c: f"{c:,}")
-    bytes_per_value = bytes_column.radio(tr("calc_bytes"), (2, 1, 4), key=f"{KEY}_calc_bytes",
-                                         format_func=option_labels(f"{KEY}.calc_bytes_"))
-    costs, parts = lab.preset_costs(name, context, list(CONTEXTS), bytes_per_value), lab.preset_breakdown(name)
-    flops = costs.flops_fixed[CONTEXTS.index(context)] + costs.flops_attention[CONTEXTS.index(context)]
-    columns = st.columns(4)
-    columns[0].metric(tr("metric_parameters"), format_count(costs.parameters),
-                      help=tr("calc_parameters_help", n=f"{costs.parameters:,}"))
-    columns[1].metric(tr("metric_kv_token"), format_bytes(costs.kv_bytes_per_token))
-    columns[2].metric(tr("metric_kv_context", n=f"{context:,}"), format_bytes(costs.kv_bytes))
-    columns[3].metric(tr("calc_flops", n=f"{context:,}"), format_count(flops), help=tr("calc_flops_help"))
-    st.markdown(tr("calc_breakdown", name=name, layers=parts.n_layer, per_block=format_count(parts.per_block),
-                   embeddings=format_count(parts.embeddings), positions=format_count(parts.positions),
-                   rest=format_count(parts.rest), total=format_count(parts.total),
-                   share=f"{parts.per_block / parts.total:.1%}", table_share=f"{parts.embeddings / parts.total:.1%}"))
-    st.markdown(tr("calc_scores", context=f"{context:,}", scores=f"{context * context:,}",
-                   double=f"{4 * context * context:,}"))
-    left, right = st.columns(2)
-    chart(cached_figure(line_figure, CONTEXTS, lab.every_preset_context_growth(list(CONTEXTS)),
-                        title=tr("calc_params_chart"), x_title=tr("calc_context_axis"), y_title=tr("calc_growth_axis"),
-                        log_x=True), "calc_params", left)
-    chart(cached_figure(line_figure, CONTEXTS, {tr("calc_flops_fixed"): costs.flops_fixed,
-                                                tr("calc_flops_attention"): costs.flops_attention},
-                        title=tr("calc_flops_chart", name=name), x_title=tr("calc_context_axis"),
-                        y_title=tr("calc_flops_axis"), log_x=True, log_y=True), "calc_flops", right)
-
-
 page_header(KEY)
 two_blocks()
 deep_stack()
 positions()
-tiny_models()
-calculator()
+tiny_models(KEY)
+calculator(KEY)
 effects = lab.switch_effects()
 what_to_notice(KEY, group=effects.group, n_head=effects.n_head, gqa=f"{effects.gqa_change:+.1%}",
                mqa=f"{effects.mqa_change:+.1%}", **{f"all_{size}": f"{c:+.1%}" for size, c in effects.all_changes.items()})

@@ -3,48 +3,44 @@
 import streamlit as st
 
 from components.chips import token_chips
+from components.figures.qkv import (block_factor, grouped_bars, head_grid, score_and_weight_bars, side_by_side,
+                                    signed_matrix, weight_matrix)
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.figures.qkv import (
-    block_factor,
-    grouped_bars,
-    head_grid,
-    score_and_weight_bars,
-    side_by_side,
-    signed_matrix,
-    weight_matrix,
-)
+from components.loaders import load_bert_encoder, load_tiny_gpt
 from components.settings import current_seed
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
 from models.labs import qkv as qkv_lab
 from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token
 
 KEY = "qkv"
-DEFAULT_SENTENCE = qkv_lab.REFERENT_SENTENCE
 SOURCES = ("minilm", "random", "2017", "2024")
-CAUSAL_BY_DEFAULT = {"minilm": False, "random": True, "2017": True, "2024": True}  # as each was trained
 MAX_SIDE = 128  # weight matrices larger than this are drawn as block means (chart payload under 1 MB)
 
 
-@st.cache_resource(show_spinner=False)
-def bert_encoder():
-    from models.pretrained.minilm import load_bert_encoder
+def tr(name: str, /, **values) -> str:
+    return t(f"{KEY}.{name}", **values)
 
-    return load_bert_encoder()
+
+def chart(figure, name: str, column=st) -> None:
+    column.plotly_chart(figure, key=f"{KEY}_{name}_chart")
+
+
+def panel(title: str, matrix, **values):
+    """(title, matrix, column labels) for side_by_side; the title may name the matrix's shape."""
+    rows, cols = matrix.shape
+    return tr(title, rows=rows, cols=cols, **values), matrix, list(map(str, range(cols)))
 
 
 @st.cache_data(show_spinner=False)
-def referent():
-    """The MiniLM head where "it" in the default sentence listens most to its noun (models.labs.qkv)."""
-    return qkv_lab.referent_head(bert_encoder())
+def referent():  # the MiniLM head where "it" in the default sentence listens most to its noun
+    return qkv_lab.referent_head(load_bert_encoder())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def sentence_labs(source, text, width, heads, layer, seed, causal, no_projection):
     """(the lab as chosen, the same sentence with Q = K = V = X, tokens before the cut)."""
-    from components.loaders import load_tiny_gpt
-
-    model = None if source == "random" else bert_encoder() if source == "minilm" else load_tiny_gpt(source)
+    model = None if source == "random" else load_bert_encoder() if source == "minilm" else load_tiny_gpt(source)
     return qkv_lab.sentence_labs(source, text, model=model, width=width, heads=heads, layer=layer, seed=seed,
                                  causal=causal, no_projection=no_projection)
 
@@ -52,28 +48,26 @@ def sentence_labs(source, text, width, heads, layer, seed, causal, no_projection
 def controls():
     text_column, option_column = st.columns([3, 2])
     with text_column:
-        text = capped_text(t(f"{KEY}.sentence_label"), DEFAULT_SENTENCE, f"{KEY}_sentence", area=False,
-                           max_chars=500, help=t(f"{KEY}.sentence_help"))
-        source = st.radio(t(f"{KEY}.source"), SOURCES, key=f"{KEY}_source", horizontal=True,
-                          format_func=option_labels(f"{KEY}.source_"), help=t(f"{KEY}.source_help"))
+        text = capped_text(tr("sentence_label"), qkv_lab.REFERENT_SENTENCE, f"{KEY}_sentence", area=False,
+                           max_chars=500, help=tr("sentence_help"))
+        source = st.radio(tr("source"), SOURCES, key=f"{KEY}_source", horizontal=True,
+                          format_func=option_labels(f"{KEY}.source_"), help=tr("source_help"))
     if st.session_state.get(f"{KEY}_causal_for") != source:  # each source opens the way it was trained
         st.session_state[f"{KEY}_causal_for"] = source
-        st.session_state[f"{KEY}_causal"] = CAUSAL_BY_DEFAULT[source]
+        st.session_state[f"{KEY}_causal"] = source != "minilm"  # MiniLM reads both ways; the others were causal
         st.session_state[f"{KEY}_head"] = referent().head if source == "minilm" else 0
     with option_column:
         width = heads = layer = None
         if source == "minilm":
-            layer = st.select_slider(t(f"{KEY}.layer"), range(bert_encoder().n_layers), value=referent().layer,
-                                     key=f"{KEY}_layer", format_func=lambda i: str(i + 1), help=t(f"{KEY}.layer_help"))
+            layer = st.select_slider(tr("layer"), range(load_bert_encoder().n_layers), value=referent().layer,
+                                     key=f"{KEY}_layer", format_func=lambda i: str(i + 1), help=tr("layer_help"))
         if source == "random":
-            width = st.select_slider(t(f"{KEY}.width"), WIDTHS, value=8, key=f"{KEY}_width",
-                                     help=t(f"{KEY}.width_help"))
-            heads = st.select_slider(t(f"{KEY}.heads"), HEAD_COUNTS, value=2, key=f"{KEY}_heads",
-                                     help=t(f"{KEY}.heads_help"))
-        causal = st.checkbox(t(f"{KEY}.causal"), key=f"{KEY}_causal", help=t(f"{KEY}.causal_help"))
-        no_projection = st.toggle(t(f"{KEY}.no_projection"), value=False, key=f"{KEY}_no_projection",
-                                  help=t(f"{KEY}.no_projection_help"))
-        st.caption(t(f"{KEY}.no_projection_explain"))
+            width = st.select_slider(tr("width"), WIDTHS, value=8, key=f"{KEY}_width", help=tr("width_help"))
+            heads = st.select_slider(tr("heads"), HEAD_COUNTS, value=2, key=f"{KEY}_heads", help=tr("heads_help"))
+        causal = st.checkbox(tr("causal"), key=f"{KEY}_causal", help=tr("causal_help"))
+        no_projection = st.toggle(tr("no_projection"), value=False, key=f"{KEY}_no_projection",
+                                  help=tr("no_projection_help"))
+        st.caption(tr("no_projection_explain"))
     return text, source, width, heads, layer, causal, no_projection
 
 
@@ -82,153 +76,115 @@ def compute(text, source, width, heads, layer, causal, no_projection):
     try:
         lab, plain, total = sentence_labs(source, text, width, heads, layer, current_seed(), causal, no_projection)
     except FileNotFoundError:
-        st.error(t(f"{KEY}.model_missing"))
+        st.error(tr("model_missing"))
         return None, None
     if total > MAX_TOKENS:
-        st.warning(t(f"{KEY}.too_many_tokens", n=MAX_TOKENS, total=total))
+        st.warning(tr("too_many_tokens", n=MAX_TOKENS, total=total))
     if lab is None:
-        st.info(t(f"{KEY}.no_tokens"))
+        st.info(tr("no_tokens"))
         return None, None
-    if source == "random":
-        st.caption(t(f"{KEY}.random_caption", width=width, heads=heads, head_dim=width // heads, seed=current_seed()))
-    else:
-        st.caption(t(f"{KEY}.{'minilm' if source == 'minilm' else 'model'}_caption", width=lab.width,
-                     heads=lab.n_heads, kv_heads=lab.n_kv_heads, head_dim=lab.head_dim, layer=(layer or 0) + 1))
+    st.caption(tr({"random": "random_caption", "minilm": "minilm_caption"}.get(source, "model_caption"),
+                  width=lab.width, heads=heads or lab.n_heads, kv_heads=lab.n_kv_heads, layer=(layer or 0) + 1,
+                  head_dim=width // heads if heads else lab.head_dim, seed=current_seed()))
     return lab, plain
 
 
+def weight_chart(panels, lab, name, factor, widths=None):
+    """W_Q / W_K / W_V or W_O: rows are input features; cells average ``factor`` x ``factor`` blocks (1: exact)."""
+    chart(side_by_side(panels, list(map(str, range(lab.width))), hover_name=tr("value_hover"), group_widths=widths,
+                       x_title=tr("out_axis"), y_title=tr("in_axis"), height=min(700, 18 * lab.width + 150),
+                       max_side=MAX_SIDE if factor > 1 else max(MAX_SIDE, lab.width),
+                       block_hover=tr("block_hover", f=factor)), name)
+
+
 def show_projections(lab, labels, head):
-    st.subheader(t(f"{KEY}.step0_title"))
-    st.markdown(t(f"{KEY}.step0_explain"))
-    st.caption(t(f"{KEY}.colour_note"))
-    feature, hover = t(f"{KEY}.features_axis"), t(f"{KEY}.value_hover")
-    x_panel = (t(f"{KEY}.x_title", width=lab.width), lab.x, [str(i) for i in range(lab.width)])
+    st.subheader(tr("step0_title"))
+    st.markdown(tr("step0_explain"))
+    st.caption(tr("colour_note"))
+    x_panel = panel("x_title", lab.x, width=lab.width)
     if not lab.projected:
-        st.plotly_chart(side_by_side([x_panel], labels, hover_name=hover, x_title=feature), key=f"{KEY}_x_chart")
-        st.info(t(f"{KEY}.no_projection_note"))
+        chart(side_by_side([x_panel], labels, hover_name=tr("value_hover"), x_title=tr("features_axis")), "x")
+        st.info(tr("no_projection_note"))
         return
     if lab.n_kv_heads < lab.n_heads:
-        st.markdown(t(f"{KEY}.gqa_note", heads=lab.n_heads, kv_heads=lab.n_kv_heads,
-                      group=lab.n_heads // lab.n_kv_heads))
-    for note in ([t(f"{KEY}.bias_note")] if lab.has_bias else []) + ([t(f"{KEY}.rope_note")] if lab.rope else []):
-        st.caption(note)
+        st.markdown(tr("gqa_note", heads=lab.n_heads, kv_heads=lab.n_kv_heads, group=lab.n_heads // lab.n_kv_heads))
+    for note in [name for name, shown in (("bias_note", lab.has_bias), ("rope_note", lab.rope)) if shown]:
+        st.caption(tr(note))
     one_head = lab.width > MAX_SIDE  # a wide model: the chosen head's columns, every number exact
     matrices = lab.head_weights(head) if one_head else (lab.w_q, lab.w_k, lab.w_v)
-    weights = [(t(f"{KEY}.{name}_title", rows=matrix.shape[0], cols=matrix.shape[1]), matrix,
-                [str(i) for i in range(matrix.shape[1])]) for name, matrix in zip(("wq", "wk", "wv"), matrices)]
-    factor = 1 if one_head else weight_block(lab)
     if one_head:
-        st.caption(t(f"{KEY}.head_weights_caption", head=head_name(lab, head), width=lab.width, d=lab.head_dim))
-    st.plotly_chart(side_by_side(weights, [str(i) for i in range(lab.width)], hover_name=hover,
-                                 group_widths=None if one_head else [lab.head_dim] * 3, x_title=t(f"{KEY}.out_axis"),
-                                 y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150),
-                                 max_side=lab.width if one_head else MAX_SIDE,
-                                 block_hover=t(f"{KEY}.block_hover", f=factor)), key=f"{KEY}_weights_chart")
+        st.caption(tr("head_weights_caption", head=head_name(lab, head), width=lab.width, d=lab.head_dim))
+    factor = 1 if one_head else block_factor(max(*lab.w_q.shape, *lab.w_o.shape), MAX_SIDE)
+    weight_chart([panel(f"{name}_title", m) for name, m in zip(("wq", "wk", "wv"), matrices)], lab, "weights",
+                 factor, None if one_head else [lab.head_dim] * 3)
     if factor > 1:
-        st.caption(t(f"{KEY}.block_caption", width=lab.width, f=factor))
-    projected = [(t(f"{KEY}.{name}_title"), lab.joined_heads(name), [str(i) for i in range(lab.joined_heads(name).shape[1])])
-                 for name in ("q", "k", "v")]
-    st.plotly_chart(side_by_side([x_panel, *projected], labels, hover_name=hover,
-                                 group_widths=[None, lab.head_dim, lab.head_dim, lab.head_dim], x_title=feature),
-                    key=f"{KEY}_qkv_chart")
-
-
-def weight_block(lab) -> int:
-    """How many rows and columns one cell of the W_Q / W_K / W_V / W_O charts averages (1 = exact)."""
-    return block_factor(max(*lab.w_q.shape, *lab.w_o.shape), MAX_SIDE)
+        st.caption(tr("block_caption", width=lab.width, f=factor))
+    projected = [panel(f"{name}_title", lab.joined_heads(name)) for name in ("q", "k", "v")]
+    chart(side_by_side([x_panel, *projected], labels, hover_name=tr("value_hover"),
+                       group_widths=[None] + [lab.head_dim] * 3, x_title=tr("features_axis")), "qkv")
 
 
 def head_name(lab, head):
-    if lab.n_kv_heads < lab.n_heads:
-        return t(f"{KEY}.head_title_kv", n=head + 1, kv=lab.kv_head(head) + 1)
-    return t(f"{KEY}.head_title", n=head + 1)
-
-
-def keep_valid(key, count, default):
-    if st.session_state.get(key) not in range(count):
-        st.session_state[key] = default
+    grouped = lab.n_kv_heads < lab.n_heads
+    return tr("head_title_kv" if grouped else "head_title", n=head + 1, kv=lab.kv_head(head) + 1)
 
 
 def pickers(lab):
     """The current word and head, kept valid when the sentence or the source changes."""
-    if st.session_state.get(f"{KEY}_token_for") != tuple(lab.tokens):
-        st.session_state[f"{KEY}_token_for"] = tuple(lab.tokens)
-        st.session_state[f"{KEY}_token"] = default_token(lab.tokens)
-    keep_valid(f"{KEY}_token", len(lab.tokens), default_token(lab.tokens))
-    keep_valid(f"{KEY}_head", lab.n_heads, 0)
+    state, tokens = st.session_state, tuple(lab.tokens)
+    if state.get(f"{KEY}_token_for") != tokens or state.get(f"{KEY}_token") not in range(len(tokens)):
+        state[f"{KEY}_token_for"], state[f"{KEY}_token"] = tokens, default_token(lab.tokens)
+    if state.get(f"{KEY}_head") not in range(lab.n_heads):
+        state[f"{KEY}_head"] = 0
     pick_token, pick_head = st.columns(2)
-    token = pick_token.selectbox(t(f"{KEY}.token_pick"), range(len(lab.tokens)), key=f"{KEY}_token",
+    token = pick_token.selectbox(tr("token_pick"), range(len(lab.tokens)), key=f"{KEY}_token",
                                  format_func=lambda i: f"{i + 1}: {visible_whitespace(lab.tokens[i])}")
     head_names = [head_name(lab, h) for h in range(lab.n_heads)]  # translated now, not when drawn
-    head = pick_head.selectbox(t(f"{KEY}.head_pick"), range(lab.n_heads), key=f"{KEY}_head",
-                               format_func=head_names.__getitem__, help=t(f"{KEY}.head_pick_help"))
+    head = pick_head.selectbox(tr("head_pick"), range(lab.n_heads), key=f"{KEY}_head",
+                               format_func=head_names.__getitem__, help=tr("head_pick_help"))
     return token, head
 
 
 def step_by_step(lab, plain, labels, token, head):
-    st.subheader(t(f"{KEY}.step1_title"))
-    st.markdown(t(f"{KEY}.step1_explain"))
-    current = labels[token]
-    st.plotly_chart(
-        score_and_weight_bars(labels, lab.scores[head, token], lab.weights[head, token], lab.mask[token],
-                              score_title=t(f"{KEY}.scores_title", token=current, d=lab.head_dim),
-                              weight_title=t(f"{KEY}.weights_title", token=current),
-                              masked_text=t(f"{KEY}.masked")),
-        key=f"{KEY}_bars_chart")
-    st.caption(t(f"{KEY}.row_sum", total=float(lab.weights[head, token].sum())))
+    st.subheader(tr("step1_title"))
+    st.markdown(tr("step1_explain"))
+    current, weights = labels[token], lab.weights[head, token]
+    chart(score_and_weight_bars(labels, lab.scores[head, token], weights, lab.mask[token],
+                                score_title=tr("scores_title", token=current, d=lab.head_dim),
+                                weight_title=tr("weights_title", token=current), masked_text=tr("masked")), "bars")
+    st.caption(tr("row_sum", total=float(weights.sum())))
     row_column, sum_column = st.columns(2)
-    with row_column:
-        st.plotly_chart(
-            weight_matrix(lab.weights[head], labels, labels, title=t(f"{KEY}.row_title", token=current),
-                          hover_name=t(f"{KEY}.weight_hover"), x_title=t(f"{KEY}.keys_axis"),
-                          y_title=t(f"{KEY}.queries_axis"), highlight_row=token),
-            key=f"{KEY}_row_chart")
-    with sum_column:
-        rows = unique_labels([t(f"{KEY}.contribution_row", weight=float(w), token=label)
-                              for w, label in zip(lab.weights[head, token], labels)])
-        rows.append(t(f"{KEY}.output_row", token=current))
-        st.plotly_chart(
-            signed_matrix(lab.weighted_sum_table(head, token), [str(i) for i in range(lab.head_dim)], rows,
-                          title=t(f"{KEY}.step2_title", token=current), hover_name=t(f"{KEY}.value_hover"),
-                          x_title=t(f"{KEY}.features_axis")),
-            key=f"{KEY}_sum_chart")
-    st.markdown(t(f"{KEY}.step2_explain"))
-    st.markdown(f"**{t(f'{KEY}.compare_title')}**  \n{t(f'{KEY}.compare_explain')}")
-    st.plotly_chart(
-        grouped_bars(labels, {t(f"{KEY}.series_projected", head=head + 1): lab.weights[head, token],
-                              t(f"{KEY}.series_plain"): plain.weights[0, token]},
-                     y_title=t(f"{KEY}.weight_hover"), height=300, y_range=(0, 1)),
-        key=f"{KEY}_compare_chart")
+    chart(weight_matrix(lab.weights[head], labels, labels, title=tr("row_title", token=current),
+                        hover_name=tr("weight_hover"), x_title=tr("keys_axis"), y_title=tr("queries_axis"),
+                        highlight_row=token), "row", row_column)
+    rows = unique_labels([tr("contribution_row", weight=float(w), token=label) for w, label in zip(weights, labels)])
+    chart(signed_matrix(lab.weighted_sum_table(head, token), list(map(str, range(lab.head_dim))),
+                        rows + [tr("output_row", token=current)], title=tr("step2_title", token=current),
+                        hover_name=tr("value_hover"), x_title=tr("features_axis")), "sum", sum_column)
+    st.markdown(tr("step2_explain"))
+    st.markdown(f"**{tr('compare_title')}**  \n{tr('compare_explain')}")
+    series = {tr("series_projected", head=head + 1): weights, tr("series_plain"): plain.weights[0, token]}
+    chart(grouped_bars(labels, series, y_title=tr("weight_hover"), height=300, y_range=(0, 1)), "compare")
 
 
 def show_heads(lab, labels):
-    st.subheader(t(f"{KEY}.heads_title"))
-    st.markdown(t(f"{KEY}.heads_explain"))
-    st.plotly_chart(head_grid(lab.weights, labels, [head_name(lab, h) for h in range(lab.n_heads)],
-                              hover_name=t(f"{KEY}.weight_hover"), annotate=len(labels) <= 6),
-                    key=f"{KEY}_heads_chart")
-    hover, feature = t(f"{KEY}.value_hover"), t(f"{KEY}.features_axis")
-    columns = [str(i) for i in range(lab.width)]
+    st.subheader(tr("heads_title"))
+    st.markdown(tr("heads_explain"))
+    chart(head_grid(lab.weights, labels, [head_name(lab, h) for h in range(lab.n_heads)],
+                    hover_name=tr("weight_hover"), annotate=len(labels) <= 6), "heads")
     concat_column, wo_column = st.columns([3, 2])
-    with concat_column:
-        st.plotly_chart(side_by_side([(t(f"{KEY}.concat_title"), lab.concat, columns),
-                                      (t(f"{KEY}.output_title"), lab.output, columns)], labels, hover_name=hover,
-                                     group_widths=[lab.head_dim, None], x_title=feature),
-                        key=f"{KEY}_concat_chart")
+    chart(side_by_side([panel("concat_title", lab.concat), panel("output_title", lab.output)], labels,
+                       hover_name=tr("value_hover"), group_widths=[lab.head_dim, None], x_title=tr("features_axis")),
+          "concat", concat_column)
     with wo_column:
-        factor = weight_block(lab)
-        st.plotly_chart(side_by_side([(t(f"{KEY}.wo_title", rows=lab.w_o.shape[0], cols=lab.w_o.shape[1]),
-                                       lab.w_o, columns)], columns, hover_name=hover, x_title=t(f"{KEY}.out_axis"),
-                                     y_title=t(f"{KEY}.in_axis"), height=min(700, 18 * lab.width + 150),
-                                     max_side=MAX_SIDE, block_hover=t(f"{KEY}.block_hover", f=factor)),
-                        key=f"{KEY}_wo_chart")
+        factor = block_factor(max(*lab.w_q.shape, *lab.w_o.shape), MAX_SIDE)  # 1 = every number exact
+        weight_chart([panel("wo_title", lab.w_o)], lab, "wo", factor)
         if factor > 1:
-            st.caption(t(f"{KEY}.wo_block_caption", f=factor))
+            st.caption(tr("wo_block_caption", f=factor))
 
 
 page_header(KEY)
-settings = controls()
-lab, plain = compute(*settings)
+lab, plain = compute(*controls())
 if lab is not None:
     token_chips(lab.tokens)
     labels = unique_labels([chart_label(token, 12) for token in lab.tokens])

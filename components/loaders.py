@@ -43,6 +43,15 @@ def load_minilm(device: str = "cpu"):
     return load(device=device)
 
 
+@st.cache_resource(show_spinner=False)
+def load_bert_encoder():
+    """MiniLM as plain torch over its bundled weights (``models.pretrained.minilm.BertEncoder``): no
+    transformers import, for pages that need its layers and projections but not its heads' API."""
+    from models.pretrained.minilm import load_bert_encoder as load
+
+    return load()
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def load_user_model(spec: str, allow_online: bool = False):
     """A model the person named (hub id or folder) as a ``models.pretrained.user_model.UserModel``.

@@ -195,68 +195,6 @@ def parameters_by_context(config: GPTConfig, contexts: list[int]) -> list[int]:
     return [count_parameters(replace(config, block_size=context)).total for context in contexts]
 
 
-def preset_parameters_by_context(name: str, contexts: list[int]) -> list[int]:
-    """Total parameters of a published model (models.core.params.PRESETS) if its context were
-    each of ``contexts``: only a learned position table grows."""
-    shape = params.PRESETS[name]
-    return [params.count_parameters(replace(shape, context=context))["total"] for context in contexts]
-
-
-def preset_context_growth(name: str, contexts: list[int]) -> list[float]:
-    """Per cent more (or fewer) parameters than the published model at each context length."""
-    published = params.count_parameters(params.PRESETS[name])["total"]
-    return [100.0 * (total - published) / published for total in preset_parameters_by_context(name, contexts)]
-
-
-@dataclass(frozen=True)
-class PresetCosts:
-    """What a published model costs: parameters, KV cache and forward FLOPs per new token."""
-
-    parameters: int
-    kv_bytes_per_token: int
-    kv_bytes: int  # for one sequence of ``context`` tokens
-    flops_fixed: list[int]  # per token, per context: the weight matrices (no dependence on context)
-    flops_attention: list[int]  # per token, per context: q . k and the weighted sum of values
-
-
-def preset_costs(name: str, context: int, contexts: list[int], bytes_per_value: int = 2) -> PresetCosts:
-    shape = params.PRESETS[name]
-    kv = params.kv_cache_bytes_per_token(shape, bytes_per_value)
-    flops = [params.flops_per_token(shape, c) for c in contexts]
-    return PresetCosts(
-        parameters=params.count_parameters(shape)["total"], kv_bytes_per_token=kv, kv_bytes=kv * context,
-        flops_fixed=[f["total"] - f["attention_scores"] for f in flops],
-        flops_attention=[f["attention_scores"] for f in flops],
-    )
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """A published model's total, said the way the calculator says it: blocks x one block, plus
-    the token table, the position table and the rest (final norm, untied head, BERT's extras)."""
-
-    n_layer: int
-    per_block: int
-    embeddings: int
-    positions: int
-    rest: int
-    total: int
-
-
-def preset_breakdown(name: str) -> Breakdown:
-    shape = params.PRESETS[name]
-    parts = params.count_parameters(shape)
-    per_block = (params.count_parameters(replace(shape, n_layer=1))["total"]
-                 - params.count_parameters(replace(shape, n_layer=0))["total"])
-    rest = parts["total"] - shape.n_layer * per_block - parts["embeddings"] - parts["positions"]
-    return Breakdown(shape.n_layer, per_block, parts["embeddings"], parts["positions"], rest, parts["total"])
-
-
-def every_preset_context_growth(contexts: list[int]) -> dict[str, list[float]]:
-    """preset_context_growth for every published model: the calculator's left chart."""
-    return {name: preset_context_growth(name, contexts) for name in params.PRESETS}
-
-
 # -- deep stacks at initialisation ---------------------------------------------------------
 
 

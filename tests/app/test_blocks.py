@@ -136,7 +136,7 @@ def test_every_control(lang):
     assert_clean(at)
     at.radio(key=f"{KEY}_calc_bytes").set_value(4).run()
     assert_clean(at)
-    costs = lab.preset_costs("GPT-2 small", 2048, [2048], bytes_per_value=4)
+    costs = lab.params.preset_costs("GPT-2 small", 2048, [2048], bytes_per_value=4)
     values = [m.value for m in at.metric]
     assert values[-4] == f"{costs.parameters / 1e6:,.2f}M"
     assert values[-3] == f"{costs.kv_bytes_per_token / 1024:,.1f} KiB"

@@ -217,12 +217,12 @@ def test_preset_calculator_numbers():
     from models.core import params
 
     contexts = [512, 1024, 2048]
-    growth = lab.preset_context_growth("GPT-2 small", contexts)
+    growth = params.preset_context_growth("GPT-2 small", contexts)
     assert growth[1] == 0.0
     assert growth[2] == pytest.approx(100 * 1024 * 768 / 124_439_808)
     assert growth[0] < 0
-    assert lab.preset_context_growth("Llama-3-8B", contexts) == [0.0, 0.0, 0.0]
-    costs = lab.preset_costs("Llama-3-8B", 8192, contexts, bytes_per_value=2)
+    assert params.preset_context_growth("Llama-3-8B", contexts) == [0.0, 0.0, 0.0]
+    costs = params.preset_costs("Llama-3-8B", 8192, contexts, bytes_per_value=2)
     assert costs.parameters == 8_030_261_248
     assert costs.kv_bytes == 8192 * 131072  # 128 KiB per token
     flops = params.flops_per_token(params.PRESETS["Llama-3-8B"], 2048)

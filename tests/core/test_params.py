@@ -109,3 +109,16 @@ def test_llama_with_full_multi_head_attention_has_about_a_tenth_more():
     assert parameter_change(llama, 32) == pytest.approx(extra / 8_030_261_248)
     assert 0.09 < parameter_change(llama, 32) < 0.11
     assert parameter_change(llama, 8) == 0
+
+
+def test_gpt1_worked_example_of_the_calculator():
+    """The calculator's sentence for GPT-1: 12 blocks of about 7.1M + about 31M of token table +
+    0.39M of positions = 117M; no block alone holds tens of millions."""
+    from models.core.params import preset_breakdown
+
+    parts = preset_breakdown("GPT-1")
+    assert parts.per_block == 4 * 768 * 768 + 4 * 768 + 2 * 768 * 3072 + 3072 + 768 + 2 * 2 * 768 == 7_087_872
+    assert (parts.n_layer, parts.embeddings, parts.positions, parts.rest) == (12, 40478 * 768, 512 * 768, 0)
+    assert parts.total == 12 * parts.per_block + parts.embeddings + parts.positions == 116_534_784
+    llama = preset_breakdown("Llama-3-8B")
+    assert llama.rest == 128256 * 4096 + 4096  # the untied head and the final norm
