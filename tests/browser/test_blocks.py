@@ -46,6 +46,10 @@ def test_switches_change_the_diagram_and_counts(page, app_url):
     wait_for_app(page)
     assert_no_exception(page)
     wait_for_change(page, "() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[1].data)", breakdown)
+    page.get_by_role("button", name="All 2024").click()
+    wait_for_app(page)
+    assert metric_values(page)[0] == f"{lab.block_stats('tiny', lab.BlockChoices.style_2024()).total / 1e6:,.2f}M"
+    screenshot(page, "blocks-en-full")
 
 
 def test_scores_method_changes_the_heatmap_and_chinese_renders(page, app_url):
