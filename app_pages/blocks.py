@@ -176,7 +176,8 @@ deep_stack()
 positions()
 tiny_models(KEY)
 calculator(KEY)
-effects = lab.switch_effects()
+effects, deep = lab.switch_effects(), measure_depth(24, "layernorm", "xavier", current_seed())
 what_to_notice(KEY, group=effects.group, n_head=effects.n_head, gqa=f"{effects.gqa_change:+.1%}",
-               mqa=f"{effects.mqa_change:+.1%}", **{f"all_{size}": f"{c:+.1%}" for size, c in effects.all_changes.items()})
+               mqa=f"{effects.mqa_change:+.1%}", **{f"all_{size}": f"{c:+.1%}" for size, c in effects.all_changes.items()},
+               ratio=f"{lab.last_layer_gradient_ratio(deep['post'], deep['pre']):.1f}", sqrt=f"{24 ** 0.5:.1f}")
 next_page_link(KEY)

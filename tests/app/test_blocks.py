@@ -211,6 +211,8 @@ def test_the_notice_and_calculator_state_the_core_numbers(lang):
         old = lab.block_stats(size, lab.BlockChoices.style_2017()).total
         new = lab.block_stats(size, lab.BlockChoices.style_2024()).total
         assert f"{new / old - 1:+.1%}" in notice
+    ratio = lab.last_layer_gradient_ratio(lab.depth_norms("post", 24), lab.depth_norms("pre", 24))
+    assert f"{ratio:.1f}×" in notice or f"{ratio:.1f} 倍" in notice
     at.selectbox(key=f"{KEY}_calc_preset").set_value("GPT-1").run()
     at.select_slider(key=f"{KEY}_calc_context").set_value(512).run()
     assert_clean(at)
