@@ -18,7 +18,9 @@ def test_opens_on_minilm_with_it_selected(page, app_url, lang):
     and the chosen head's W_Q, W_K, W_V are drawn with every number (384 rows each)."""
     open_page(page, app_url, "qkv", lang)
     assert_no_exception(page)
-    assert "8: it" in page.locator(".st-key-qkv_token").inner_text()
+    box = page.locator(".st-key-qkv_token").get_by_role("combobox")
+    assert "8: it" in box.input_value() + (box.get_attribute("aria-label", timeout=1000) or "") + page.locator(
+        ".st-key-qkv_token").evaluate("(element) => element.textContent")
     keyed_signature(page, "qkv_weights_chart")
     plot = page.locator(".st-key-qkv_weights_chart .js-plotly-plot")
     assert plot.evaluate("(element) => element._fullData.map(trace => trace.z.length)") == [384, 384, 384]
