@@ -153,6 +153,9 @@ def show_families():
             st.markdown(f"**{t(f'{KEY}.family_{family}')}**")
             st.markdown(t(f"{KEY}.family_{family}_text"))
             st.plotly_chart(figure_from_spec(figures[family]), key=f"{KEY}_family_{family}_chart")
+            if family == "encoder_decoder":
+                st.page_link("app_pages/translator.py", label=t(f"{KEY}.family_encoder_decoder_link"),
+                             icon=":material/translate:")
 
 
 page_header(KEY)
