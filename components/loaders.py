@@ -61,6 +61,23 @@ def load_user_model(spec: str, allow_online: bool = False):
     return load(spec, allow_online=allow_online)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load_seq2seq_model(spec: str, allow_online: bool = False):
+    """A person's encoder-decoder (Marian, T5, BART) as a ``models.pretrained.seq2seq_model.Seq2SeqModel``.
+    Raises ``UserModelError`` (not cached, so a retry tries again)."""
+    from models.pretrained.seq2seq_model import load_seq2seq_model as load
+
+    return load(spec, allow_online=allow_online)
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def load_translators():
+    """The three bundled translators as a ``models.pretrained.translator.TranslatorBundle``."""
+    from models.pretrained.translator import load_translators as load
+
+    return load()
+
+
 def _warm_up() -> None:
     try:
         load_minilm()

@@ -27,11 +27,12 @@ def kind_label(kind: str) -> str:
     return t(f"models.kind_{kind}")
 
 
-def user_model_picker(key_prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")):
+def user_model_picker(key_prefix: str, kinds: tuple[str, ...] = ("causal", "encoder"), loader=load_user_model):
     """Draw the picker; return the loaded ``models.pretrained.user_model.UserModel`` or None.
 
     ``kinds`` lists what the page can show: "causal" (writers like GPT-2) and/or "encoder"
-    (readers like BERT). Every widget key starts with ``key_prefix``.
+    (readers like BERT), or "encoder_decoder" with ``loader=components.loaders.load_seq2seq_model``
+    (translators like Marian or T5). Every widget key starts with ``key_prefix``.
     """
     from models.pretrained.user_model import UserModelError
 
@@ -54,7 +55,7 @@ def user_model_picker(key_prefix: str, kinds: tuple[str, ...] = ("causal", "enco
             spec = (spec or "").strip()
             try:
                 with st.spinner(t("models.picker_loading", spec=escape_markdown(spec))):
-                    model = load_user_model(spec, allow_online)
+                    model = loader(spec, allow_online)
                 if model.kind not in kinds:
                     raise UserModelError("models.err_wrong_kind", spec=spec, kind=kind_label(model.kind), wanted=wanted)
                 state[loaded_key] = (spec, allow_online)
@@ -72,7 +73,7 @@ def user_model_picker(key_prefix: str, kinds: tuple[str, ...] = ("causal", "enco
         if state.get(loaded_key):
             spec, allow_online = state[loaded_key]
             try:
-                model = load_user_model(spec, allow_online)
+                model = loader(spec, allow_online)
             except Exception as error:  # evicted from the cache and no longer loadable
                 state.pop(loaded_key, None)
                 key, values = (error.key, error.values) if isinstance(error, UserModelError) else (

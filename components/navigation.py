@@ -20,13 +20,14 @@ class PageSpec:
     icon: str
 
 
-SECTIONS = ("intro", "vectors", "attention", "generation", "architecture")
+SECTIONS = ("intro", "vectors", "translator", "attention", "generation", "architecture")
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "app_pages/overview.py", "intro", ":material/route:"),
     PageSpec("bag_of_words", "app_pages/bag_of_words.py", "vectors", ":material/shopping_bag:"),
     PageSpec("embeddings", "app_pages/embeddings.py", "vectors", ":material/scatter_plot:"),
     PageSpec("tokenizers", "app_pages/tokenizers.py", "vectors", ":material/token:"),
+    PageSpec("translator", "app_pages/translator.py", "translator", ":material/translate:"),
     PageSpec("qkv", "app_pages/qkv.py", "attention", ":material/key:"),
     PageSpec("attention", "app_pages/attention.py", "attention", ":material/grid_on:"),
     PageSpec("masking", "app_pages/masking.py", "attention", ":material/visibility_off:"),

@@ -5,6 +5,7 @@ One script, seeded and resumable, in three steps (``all`` runs them in a row):
     python -m models.train prepare     # corpus -> BPE tokenizer + token ids (.cache/tinygpt_data)
     python -m models.train train       # both models, same data and budget (--device cuda|cpu)
     python -m models.train evaluate    # held-out perplexity, unigram baseline, samples -> eval.json
+    python -m models.train translator  # the translator page's three models (models/pretrained/translator_training.py)
 
 ``prepare`` needs gensim (it reads the corpus); ``train`` needs only torch, numpy and
 safetensors, so it can run on a machine that has a GPU but not gensim: copy
@@ -385,6 +386,11 @@ def evaluate(data_dir: Path = DATA_DIR, asset_dir: Path = ASSET_DIR) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["translator"]:  # the three translators have their own options and loop
+        from models.pretrained.translator_training import main as train_translators
+
+        return train_translators(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["prepare", "train", "evaluate", "all", "time"], nargs="?", default="all")
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="prepared token ids (default %(default)s)")
