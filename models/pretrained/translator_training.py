@@ -29,12 +29,12 @@ SUBSET_PER_BUCKET = 4  # held-out pairs per length bucket in the subset the test
 @dataclass(frozen=True)
 class TranslatorTrainConfig:
     steps: int = 1000  # per GRU (both get the same)
-    transformer_steps: int = 2000
+    transformer_steps: int = 1000
     batch_size: int = 64  # sentence pairs per step
     lr: float = 2e-3  # peak learning rate (GRUs); the Transformer uses transformer_lr
-    transformer_lr: float = 4e-3  # post-norm at width 64: the 2017 schedule would even go higher
+    transformer_lr: float = 2e-3
     warmup_steps: int = 100  # linear warm-up (GRUs), then cosine decay to 10%
-    transformer_warmup_steps: int = 200  # the same shape for the Transformer
+    transformer_warmup_steps: int = 100  # the same shape for the Transformer
     grad_clip: float = 1.0
     n_train: int = 14000  # training pairs, balanced over lengths 3..30
     heldout_per_length: int = 40

@@ -18,7 +18,7 @@ def chips_text(at) -> str:
 
 
 def test_every_control(lang):
-    at = open_page(PAGE, lang)
+    at = open_page(PAGE, lang, timeout=300)
     assert any("translator_cross_chart" in c for c in chart_ids(at))
     for metric in ("bleu", "chrf", "exact_match"):
         at.radio(key="translator_metric").set_value(metric).run()
@@ -58,7 +58,7 @@ def test_every_control(lang):
     (" ".join(["the dog sleeps and"] * 15) + " the cat sleeps", "too_long"),
 ])
 def test_bad_sentences_get_a_message(text, message):
-    at = open_page(PAGE, "en")
+    at = open_page(PAGE, "en", timeout=300)
     at.text_input(key="translator_sentence").input(text).run()
     assert_clean(at)
     if message is None:
@@ -101,7 +101,7 @@ def load_own(at, folder):
 
 
 def test_own_encoder_decoder_draws_cross_attention(marian_folder):
-    at = load_own(open_page(PAGE, "zh"), marian_folder)
+    at = load_own(open_page(PAGE, "zh", timeout=300), marian_folder)
     assert any("translator_own_chart" in c for c in chart_ids(at)), [e.value for e in at.error]
     at.selectbox(key="translator_own_head").set_value(1).run()
     at.selectbox(key="translator_own_layer").set_value(0).run()
@@ -110,8 +110,8 @@ def test_own_encoder_decoder_draws_cross_attention(marian_folder):
 
 
 def test_own_model_that_is_not_an_encoder_decoder_is_refused(gpt2_folder):
-    at = load_own(open_page(PAGE, "en"), gpt2_folder)
+    at = load_own(open_page(PAGE, "en", timeout=300), gpt2_folder)
     assert any("cross-attention" in e.value for e in at.error)
     assert not any("translator_own_chart" in c for c in chart_ids(at))
-    at = load_own(open_page(PAGE, "en"), "no-such-user/no-such-model")
+    at = load_own(open_page(PAGE, "en", timeout=300), "no-such-user/no-such-model")
     assert at.error
