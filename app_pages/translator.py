@@ -133,7 +133,7 @@ def show_attentions(bundle, ids, prefix, lang: str):
     layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(config.n_decoder_layers), key=f"{KEY}_layer")
     heads = [AVERAGE_HEAD, *range(config.n_head)]
     head = head_col.selectbox(t(f"{KEY}.head_label"), heads, key=f"{KEY}_head",
-                              format_func=lambda h: t(f"{KEY}.head_average") if h == AVERAGE_HEAD else str(h))
+                              format_func=lambda h: translate(f"{KEY}.head_average", lang) if h == AVERAGE_HEAD else str(h))
     view = lab_call("attention_views", ids, prefix, layer, head)
     columns = st.columns(3)
     for column, kind, weights, keys, queries in (
