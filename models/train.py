@@ -6,6 +6,7 @@ One script, seeded and resumable, in three steps (``all`` runs them in a row):
     python -m models.train train       # both models, same data and budget (--device cuda|cpu)
     python -m models.train evaluate    # held-out perplexity, unigram baseline, samples -> eval.json
     python -m models.train translator  # the translator page's three models (models/pretrained/translator_training.py)
+    python -m models.train moe         # one FFN of the 2024 model as a mixture of experts -> assets/moe
 
 ``prepare`` needs gensim (it reads the corpus); ``train`` needs only torch, numpy and
 safetensors, so it can run on a machine that has a GPU but not gensim: copy
@@ -392,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
 
         return train_translators(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["prepare", "train", "evaluate", "all", "time"], nargs="?", default="all")
+    parser.add_argument("command", choices=["prepare", "train", "evaluate", "all", "time", "moe"], nargs="?", default="all")
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="prepared token ids (default %(default)s)")
     parser.add_argument("--out", type=Path, default=ASSET_DIR, help="where models go (default %(default)s)")
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR,
@@ -411,6 +412,10 @@ def main(argv: list[str] | None = None) -> None:
         train(args.styles, args.data, args.out, args.checkpoints, args.device, cfg)
     if args.command in ("evaluate", "all"):
         evaluate(args.data, args.out)
+    if args.command == "moe":  # reads the corpus and the bundled 2024 model itself; 1 CPU thread
+        from models.pretrained.tiny_moe import train_moe
+
+        train_moe(log=log)
     if args.command == "time":
         for style in args.styles:
             seconds = time_steps(style, args.data, args.device, cfg)
