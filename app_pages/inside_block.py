@@ -1,16 +1,16 @@
 """Inside a block: the FFN on one token, position by position, where the parameters are, the residual
 stream read through the logit lens, and a trained mixture of experts."""
 
-import pandas as pd
 import streamlit as st
 
-from components.chips import token_chips
+from components.chips import token_chips, token_picker
 from components.figure_cache import cached_figure
 from components.figures import inside_block as figures
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.loaders import load_tiny_gpt
-from components.text import capped_text, chart_label, unique_labels, visible_whitespace
+from components.loaders import load_tiny_gpt, load_tiny_moe, load_user_model
+from components.model_picker import user_model_picker
+from components.text import capped_text, chart_label, escape_markdown, unique_labels, visible_whitespace
 from models.labs import inside_block as lab
 
 KEY = "inside_block"
@@ -19,23 +19,14 @@ DEFAULT_PROMPT = "The dog chased the cat because it was hungry."
 DEFAULT_REPLACEMENT = " bird"
 
 
-@st.cache_resource(show_spinner=False)
-def moe_model():
-    """The 2024 tiny GPT with its trained MoE layer, or None when assets/moe is missing."""
-    from models.pretrained.tiny_moe import load_moe, swapped_model
-
-    try:
-        moe, config, train_log = load_moe()
-    except FileNotFoundError:
-        return None
-    dense = load_tiny_gpt(config["style"]).model
-    return swapped_model(dense, moe, config["layer"]), config, train_log, lab.moe_layer_parameters(
-        moe, dense.blocks[config["layer"]].ffn)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def ffn_view(style, ids, position, layer):
     return lab.ffn_on_token(load_tiny_gpt(style).model, list(ids), position, layer)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def user_ffn(loaded, text, position, layer):
+    return lab.user_ffn_on_token(load_user_model(*loaded), text, position, layer)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -50,8 +41,7 @@ def lens(style, ids, position):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def routing(ids):
-    model, config, _, _ = moe_model()
-    return lab.moe_routing(model, list(ids), config["layer"])
+    return lab.moe_routing(load_tiny_moe().model, list(ids), load_tiny_moe().config["layer"])
 
 
 @st.cache_data(show_spinner=False)
@@ -59,32 +49,44 @@ def shares(names: tuple[str, ...]):
     return lab.parameter_shares({name: load_tiny_gpt(style).config for name, style in zip(names, STYLES)})
 
 
-def token_picker(label, key, tokens, default):
-    if st.session_state.get(f"{key}_for") != tuple(tokens) or st.session_state.get(key) not in range(len(tokens)):
-        st.session_state[f"{key}_for"], st.session_state[key] = tuple(tokens), default
-    return st.selectbox(label, range(len(tokens)), key=key, format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")
-
-
-def ffn_section(style, ids, tokens, position, layer):
-    st.subheader(t(f"{KEY}.ffn_title"))
-    st.markdown(t(f"{KEY}.ffn_explain"))
-    view = ffn_view(style, tuple(ids), position, layer)
+def ffn_figures(view, token):
     hidden = {t(f"{KEY}.series_gate"): view.pre_activation, t(f"{KEY}.series_up"): view.up,
               t(f"{KEY}.series_product"): view.hidden} if view.kind == "swiglu" else {
         t(f"{KEY}.series_pre"): view.pre_activation, t(f"{KEY}.series_hidden"): view.hidden}
-    axis = t(f"{KEY}.index_axis")
+    axis, curve = t(f"{KEY}.index_axis"), lab.activation_of(view.kind)
     left, right = st.columns(2)
-    left.plotly_chart(cached_figure(figures.vector_bars, {t(f"{KEY}.series_input"): view.input},
-                                    title=t(f"{KEY}.input_title", n=len(view.input)), x_title=axis), key=f"{KEY}_input_chart")
-    right.plotly_chart(cached_figure(figures.vector_bars, {t(f"{KEY}.series_output"): view.output},
-                                     title=t(f"{KEY}.output_title"), x_title=axis), key=f"{KEY}_output_chart")
-    st.plotly_chart(cached_figure(figures.vector_bars, hidden, title=t(f"{KEY}.hidden_title_{view.kind}", n=view.n_hidden),
-                                  x_title=axis, height=300), key=f"{KEY}_hidden_chart")
-    curve = lab.activation_of(view.kind)
-    st.plotly_chart(cached_figure(figures.activation_plot, lab.activation_curves(), curve, view.pre_activation,
-                                  title=t(f"{KEY}.curves_title", curve=curve), points_name=t(f"{KEY}.points_name")),
-                    key=f"{KEY}_curves_chart")
-    st.caption(t(f"{KEY}.firing", share=view.firing_share, n=view.n_hidden, token=visible_whitespace(tokens[position])))
+    left.plotly_chart(cached_figure(figures.vector_bars, {t(f"{KEY}.series_input"): view.input}, x_title=axis,
+                                    title=t(f"{KEY}.input_title", n=len(view.input))), key=f"{KEY}_input_chart")
+    right.plotly_chart(cached_figure(figures.vector_bars, {t(f"{KEY}.series_output"): view.output}, x_title=axis,
+                                     title=t(f"{KEY}.output_title")), key=f"{KEY}_output_chart")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(cached_figure(figures.vector_bars, hidden, x_title=axis, height=340,
+                                    title=t(f"{KEY}.hidden_title_{view.kind}", n=view.n_hidden)),
+                      key=f"{KEY}_hidden_chart")
+    right.plotly_chart(cached_figure(figures.activation_plot, lab.activation_curves(), curve, view.pre_activation,
+                                     title=t(f"{KEY}.curves_title", curve=curve), points_name=t(f"{KEY}.points_name")),
+                       key=f"{KEY}_curves_chart")
+    st.caption(t(f"{KEY}.firing", share=view.firing_share, n=view.n_hidden, token=visible_whitespace(token)))
+
+
+def ffn_section(style, ids, tokens, position, layer, text):
+    st.subheader(t(f"{KEY}.ffn_title"))
+    st.markdown(t(f"{KEY}.ffn_explain"))
+    user = user_model_picker(KEY, kinds=("causal",))
+    loaded = st.session_state.get(f"{KEY}_user_model_loaded")
+    found = user_ffn(loaded, text, 0, 0) if user is not None else None
+    if user is not None and found is None:
+        st.warning(t(f"{KEY}.user_no_ffn", spec=escape_markdown(user.spec)))
+    if found is None:
+        return ffn_figures(ffn_view(style, tuple(ids), position, layer), tokens[position])
+    left, right = st.columns(2)
+    with left:
+        user_position = token_picker(t(f"{KEY}.token_pick"), f"{KEY}_user_token", found[1], len(found[1]) - 1)
+    user_layer = right.selectbox(t(f"{KEY}.layer"), range(user.n_layers), key=f"{KEY}_user_layer",
+                                 format_func=lambda i: str(i + 1))
+    st.caption(t(f"{KEY}.user_showing", spec=escape_markdown(user.spec)))
+    view, user_tokens = user_ffn(loaded, text, user_position, user_layer)
+    ffn_figures(view, user_tokens[user_position])
 
 
 def proof_section(style, bundle, ids, tokens, position, layer):
@@ -107,7 +109,8 @@ def proof_section(style, bundle, ids, tokens, position, layer):
         title=t(f"{KEY}.proof_chart", layer=layer + 1, token=bundle.token_strings(replacement[:1])[0]),
         y_title=t(f"{KEY}.delta_axis"), changed_text=t(f"{KEY}.changed_marker")), key=f"{KEY}_proof_chart")
     if result.ffn_elsewhere == 0.0:
-        st.success(t(f"{KEY}.proof_holds", n=len(ids) - 1, attention=result.attention_after), icon=":material/verified:")
+        st.success(t(f"{KEY}.proof_holds", n=len(ids) - 1, attention=result.attention_after),
+                   icon=":material/verified:")
     else:
         st.error(t(f"{KEY}.proof_fails", value=result.ffn_elsewhere))
 
@@ -117,15 +120,13 @@ def params_section():
     st.markdown(t(f"{KEY}.params_explain"))
     table = shares(tuple(t(f"{KEY}.model_{style}") for style in STYLES))
     names = list(table)
-    parts = {t(f"{KEY}.part_{part}"): [table[name][part] for name in names] for part in ("embeddings", "attention", "ffn", "norms")}
+    parts = {t(f"{KEY}.part_{part}"): [table[name][part] for name in names]
+             for part in ("embeddings", "attention", "ffn", "norms")}
     st.plotly_chart(cached_figure(figures.share_bars, names, parts, title=t(f"{KEY}.shares_title"),
                                   x_title=t(f"{KEY}.share_axis")), key=f"{KEY}_shares_chart")
-    st.dataframe(pd.DataFrame({
-        t(f"{KEY}.col_model"): names, t(f"{KEY}.col_layers"): [table[n]["layers"] for n in names],
-        t(f"{KEY}.col_block_attention"): [f"{table[n]['block_attention']:,}" for n in names],
-        t(f"{KEY}.col_block_ffn"): [f"{table[n]['block_ffn']:,}" for n in names],
-        t(f"{KEY}.col_ffn_share"): [f"{table[n]['block_ffn'] / (table[n]['block_ffn'] + table[n]['block_attention']):.0%}" for n in names],
-        t(f"{KEY}.col_total"): [f"{table[n]['total']:,}" for n in names]}), hide_index=True, key=f"{KEY}_params_table")
+    st.caption(t(f"{KEY}.ffn_share", shares=", ".join(
+        t(f"{KEY}.ffn_share_item", model=name, share=table[name]["block_ffn_share"], ffn=table[name]["block_ffn"],
+          attention=table[name]["block_attention"]) for name in names)))
 
 
 def lens_section(style, bundle, ids, tokens, position):
@@ -142,33 +143,29 @@ def lens_section(style, bundle, ids, tokens, position):
     right.plotly_chart(cached_figure(figures.lens_track, stages, view.final_prob, view.final_rank,
                                      title=t(f"{KEY}.track_title", token=final), prob_name=t(f"{KEY}.prob_name"),
                                      rank_name=t(f"{KEY}.rank_name")), key=f"{KEY}_track_chart")
-    exact = float((view.lens_logits[-1] - view.model_logits).abs().max())
-    st.caption(t(f"{KEY}.lens_exact", delta=exact))
+    st.caption(t(f"{KEY}.lens_exact", delta=view.last_layer_gap))
     st.plotly_chart(cached_figure(figures.update_bars, stages[1:], {t(f"{KEY}.series_attention"): view.attention_update,
                                                                    t(f"{KEY}.series_ffn"): view.ffn_update},
-                                  title=t(f"{KEY}.updates_title"), y_title=t(f"{KEY}.updates_axis")), key=f"{KEY}_updates_chart")
+                                  title=t(f"{KEY}.updates_title"), y_title=t(f"{KEY}.updates_axis")),
+                    key=f"{KEY}_updates_chart")
     st.caption(t(f"{KEY}.updates_note_{style}"))
 
 
 def moe_section(bundle, text):
     st.subheader(t(f"{KEY}.moe_title"))
     st.markdown(t(f"{KEY}.moe_explain"))
-    built = moe_model()
+    built = load_tiny_moe()
     if built is None:
         st.warning(t(f"{KEY}.moe_missing"))
     else:
-        _, config, train_log, counts = built
+        config, train_log, counts = built.config, built.train_log, built.parameters
         ids = bundle.encode(text)[: lab.MAX_TOKENS]
         st.markdown(t(f"{KEY}.moe_setup", layer=config["layer"] + 1, experts=config["n_experts"], k=config["top_k"],
                       hidden=config["expert_hidden"], dense=config["dense_hidden"], total=counts["total"],
                       active=counts["active"], dense_params=counts["dense"]))
         scores = train_log["scores"]
-        cols = st.columns(3)
-        cols[0].metric(t(f"{KEY}.ppl_dense"), f"{scores['dense']['heldout_perplexity']:.2f}")
-        cols[1].metric(t(f"{KEY}.ppl_moe"), f"{scores['moe']['heldout_perplexity']:.2f}",
-                       delta=f"{scores['moe']['heldout_perplexity'] - scores['dense']['heldout_perplexity']:+.2f}",
-                       delta_color="inverse")
-        cols[2].metric(t(f"{KEY}.ppl_split"), f"{scores['split_untrained']['heldout_perplexity']:.2f}")
+        for column, name in zip(st.columns(4), ("dense", "moe", "split_untrained", "no_ffn")):
+            column.metric(t(f"{KEY}.ppl_{name}"), f"{scores[name]['heldout_perplexity']:.2f}")
         st.caption(t(f"{KEY}.moe_trained", minutes=train_log["train_wall_time_s"] / 60, threads=train_log["threads"],
                      tokens=scores["moe"]["heldout_tokens_scored"]))
         if ids:
@@ -188,10 +185,8 @@ def moe_section(bundle, text):
     st.session_state[f"{KEY}_top_k"] = min(st.session_state.get(f"{KEY}_top_k", 2), experts)
     top_k = right.slider(t(f"{KEY}.top_k"), 1, max(experts, 2), key=f"{KEY}_top_k", disabled=experts == 1)
     counts = lab.mixtral_calculator(experts, top_k)
-    cols = st.columns(3)
-    cols[0].metric(t(f"{KEY}.total_params"), f"{counts['total'] / 1e9:.1f}B")
-    cols[1].metric(t(f"{KEY}.active_params"), f"{counts['active'] / 1e9:.1f}B")
-    cols[2].metric(t(f"{KEY}.dense_params"), f"{counts['dense'] / 1e9:.1f}B")
+    for column, name in zip(st.columns(3), ("total", "active", "dense")):
+        column.metric(t(f"{KEY}.{name}_params"), t(f"{KEY}.billions", n=counts[name] / 1e9))
     st.caption(t(f"{KEY}.calculator_note", total=counts["total"], active=counts["active"]))
 
 
@@ -219,7 +214,7 @@ if model_bundle is not None:
             token = token_picker(t(f"{KEY}.token_pick"), f"{KEY}_token", prompt_tokens, len(prompt_tokens) - 1)
         layer = right.selectbox(t(f"{KEY}.layer"), range(model_bundle.config.n_layer), key=f"{KEY}_layer",
                                 format_func=lambda i: str(i + 1))
-        ffn_section(style, prompt_ids, prompt_tokens, token, layer)
+        ffn_section(style, prompt_ids, prompt_tokens, token, layer, text)
         proof_section(style, model_bundle, prompt_ids, prompt_tokens, token, layer)
         lens_section(style, model_bundle, prompt_ids, prompt_tokens, token)
     params_section()

@@ -43,3 +43,11 @@ def token_chips(tokens: list[str], ids: list[int] | None = None, colour_by: list
     st.markdown(chip_markdown(shown_tokens, shown_ids, shown_colours))
     if len(tokens) > max_chips:
         st.caption(t("common.more_chips", n=len(tokens) - max_chips))
+
+
+def token_picker(label: str, key: str, tokens: list[str], default: int) -> int:
+    """A selectbox over a text's tokens ("3: ␣cat"); back to ``default`` whenever the tokens change."""
+    if st.session_state.get(f"{key}_for") != tuple(tokens) or st.session_state.get(key) not in range(len(tokens)):
+        st.session_state[f"{key}_for"], st.session_state[key] = tuple(tokens), default
+    return st.selectbox(label, range(len(tokens)), key=key,
+                        format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")

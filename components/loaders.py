@@ -35,6 +35,18 @@ def load_tiny_gpt(style: str, device: str = "cpu"):
     return load(style, device=device)
 
 
+@st.cache_resource(show_spinner=False, max_entries=1)
+def load_tiny_moe():
+    """The 2024 tiny GPT with its trained mixture-of-experts layer (``models.pretrained.tiny_moe.TinyMoE``),
+    or None when ``python -m models.train moe`` has not been run."""
+    from models.pretrained.tiny_moe import load_tiny_moe as load
+
+    try:
+        return load(load_tiny_gpt("2024").model)
+    except FileNotFoundError:
+        return None
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def load_minilm(device: str = "cpu"):
     """The bundled MiniLM encoder as a ``models.pretrained.minilm.MiniLM``."""

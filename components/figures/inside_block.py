@@ -13,8 +13,8 @@ from components.figures.shared import FONT, heatmap, titled_layout
 
 def vector_bars(series: dict[str, Sequence[float]], *, title: str, x_title: str, height: int = 260) -> go.Figure:
     """One or more vectors as bars over their index (input, hidden units, output)."""
-    traces = [dict(type="bar", y=list(map(float, values)), name=name, hovertemplate=f"{name} [%{{x}}]: %{{y:.3f}}<extra></extra>")
-              for name, values in series.items()]
+    traces = [dict(type="bar", y=[float(v) for v in values], name=name,
+                   hovertemplate=f"{name} [%{{x}}]: %{{y:.3f}}<extra></extra>") for name, values in series.items()]
     return go.Figure(data=traces, layout=titled_layout(
         title, height, barmode="overlay", bargap=0, xaxis=dict(title=dict(text=x_title)),
         showlegend=len(series) > 1))

@@ -200,6 +200,11 @@ class LogitLens:
     lens_logits: torch.Tensor  # (L + 1, vocab) at the chosen position
     model_logits: torch.Tensor  # (vocab,) the model's own output there
 
+    @property
+    def last_layer_gap(self) -> float:
+        """Largest difference between the lens after the last block and the model's output (0 = the same)."""
+        return float((self.lens_logits[-1] - self.model_logits).abs().max())
+
 
 @torch.inference_mode()
 def logit_lens(model, ids: list[int], position: int, top_k: int = LENS_TOP_K) -> LogitLens:
@@ -240,6 +245,7 @@ def parameter_shares(configs: dict[str, object]) -> dict[str, dict[str, int]]:
             "layers": shape.n_layer,
             "block_attention": parts["attention"] // shape.n_layer,
             "block_ffn": parts["ffn"] // shape.n_layer,
+            "block_ffn_share": parts["ffn"] / (parts["ffn"] + parts["attention"]),
             "embeddings": parts["embeddings"] + parts["positions"] + parts["head"],
             "attention": parts["attention"], "ffn": parts["ffn"], "norms": parts["norms"], "total": parts["total"],
         }
@@ -275,10 +281,66 @@ def moe_routing(swapped_model, ids: list[int], layer: int) -> MoERouting:
                       n_experts=moe.n_experts)
 
 
-def moe_layer_parameters(moe, dense_ffn) -> dict[str, int]:
-    """The trained MoE layer's parameters: all experts + router (total), k experts + router
-    (active per token), and the dense FFN it replaced."""
-    expert = sum(p.numel() for p in moe.experts[0].parameters())
-    router = sum(p.numel() for p in moe.router.parameters())
-    return {"total": moe.n_experts * expert + router, "active": moe.top_k * expert + router,
-            "dense": sum(p.numel() for p in dense_ffn.parameters()), "expert": expert, "router": router}
+# -- a person's own causal LM ------------------------------------------------------------
+
+_UP_NAMES = ("gate_proj", "c_fc", "dense_h_to_4h", "fc_in", "fc1", "w1")  # the projection before the activation
+_DOWN_NAMES = ("down_proj", "c_proj", "dense_4h_to_h", "fc_out", "fc2", "w2")  # the one after it
+_ACTIVATIONS = {"relu": "relu", "gelu": "gelu", "gelu_new": "gelu", "gelu_pytorch_tanh": "gelu", "gelu_fast": "gelu",
+                "silu": "swiglu", "swish": "swiglu"}
+
+
+def user_mlp_layers(model) -> list:
+    """The FFN module of every block of a transformers causal LM ("...layers.3.mlp", "...h.3.mlp"), in
+    order; empty when the family names its FFN otherwise."""
+    import re
+
+    found = []
+    for name, module in model.named_modules():
+        match = re.search(r"\.(\d+)\.mlp$", name)
+        if match and any(hasattr(module, down) for down in _DOWN_NAMES):
+            found.append((int(match.group(1)), module))
+    return [module for _, module in sorted(found, key=lambda item: item[0])]
+
+
+@torch.inference_mode()
+def user_ffn_on_token(user_model, text: str, position: int, layer: int) -> tuple[FFNView, list[str]] | None:
+    """``ffn_on_token`` for a loaded models.pretrained.user_model.UserModel (causal); None when its
+    FFN modules cannot be found. Hooks record only this thread's forward pass, so other sessions
+    running the same shared model at the same moment do not mix into the numbers."""
+    import threading
+
+    mlps = user_mlp_layers(user_model.model)
+    if not mlps:
+        return None
+    mlp = mlps[min(layer, len(mlps) - 1)]
+    up = next(getattr(mlp, name) for name in _UP_NAMES if hasattr(mlp, name))
+    down = next(getattr(mlp, name) for name in _DOWN_NAMES if hasattr(mlp, name))
+    me, seen = threading.get_ident(), {}
+
+    def keep(name):
+        def hook(module, args, output=None):
+            if threading.get_ident() == me:
+                seen[name] = (args[0] if output is None else output)[0].float()
+        return hook
+
+    handles = [mlp.register_forward_hook(keep("output")),
+               mlp.register_forward_pre_hook(keep("input")), up.register_forward_hook(keep("pre")),
+               down.register_forward_pre_hook(keep("hidden"))]
+    if hasattr(mlp, "up_proj"):
+        handles.append(mlp.up_proj.register_forward_hook(keep("up")))
+    try:
+        run = user_model.run(text, max_tokens=MAX_TOKENS)
+    finally:
+        for handle in handles:
+            handle.remove()
+    position = min(position, len(run.ids) - 1)
+    config = user_model.config
+    act = getattr(config, "hidden_act", None) or getattr(config, "activation_function", None) or "gelu"
+    pre = seen["pre"][position]
+    view = FFNView(
+        kind=_ACTIVATIONS.get(str(act), "gelu"), input=seen["input"][position].cpu().numpy(),
+        pre_activation=pre.cpu().numpy(), up=seen["up"][position].cpu().numpy() if "up" in seen else None,
+        hidden=seen["hidden"][position].cpu().numpy(), output=seen["output"][position].cpu().numpy(),
+        firing_share=float((pre > 0).float().mean()), n_hidden=pre.numel(),
+    )
+    return view, run.tokens

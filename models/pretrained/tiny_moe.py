@@ -43,14 +43,21 @@ class MoESettings:
     layer: int = 3  # block index (0-based): a middle block
     n_experts: int = 8  # as Mixtral
     top_k: int = 2  # experts per token, as Mixtral
-    sample_windows: int = 256  # training windows of block_size tokens whose FFN pairs are kept
-    steps: int = 1500
-    batch_tokens: int = 4096  # (input, output) pairs per step
+    sample_windows: int = 128  # training windows of block_size tokens whose FFN pairs are kept
+    steps: int = 800
+    batch_tokens: int = 2048  # (input, output) pairs per step
     lr: float = 2e-3
     balance_weight: float = 0.01  # weight of the load-balancing loss (Switch Transformer uses 0.01)
-    threads: int = 2
+    threads: int = 1  # of the 2 cores: on a busy machine 2 threads ran 10-30x slower than 1 (they wait for each other)
     seed: int = 0
     eval_every: int = 100
+
+
+class NoFFN(torch.nn.Module):
+    """A block without its FFN: adds nothing (a baseline for what the layer is worth)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
 
 
 def swapped_model(dense_model, moe: MoEFeedForward, layer: int):
@@ -68,6 +75,27 @@ def load_moe(directory: Path = MOE_DIR, device="cpu") -> tuple[MoEFeedForward, d
                          config["kind"], bias=config["bias"])
     moe.load_state_dict(load_file(str(directory / "moe.safetensors")), strict=True)
     return moe.to(device).eval().requires_grad_(False), config, train_log
+
+
+@dataclass(frozen=True)
+class TinyMoE:
+    """The bundled model with its MoE layer swapped in, and what was recorded about it."""
+
+    model: object  # models.core.gpt.GPT, eval mode, block ``config["layer"]`` holds the MoE FFN
+    config: dict  # assets/moe/config.json
+    train_log: dict  # assets/moe/train_log.json
+    parameters: dict  # the layer's total / active / dense counts (models.labs use them as they are)
+
+
+def load_tiny_moe(dense_model, directory: Path = MOE_DIR) -> TinyMoE:
+    """``dense_model`` (the bundled GPT named in config.json) with the trained MoE layer in place of
+    one FFN; raises FileNotFoundError if ``python -m models.train moe`` has not been run."""
+    moe, config, train_log = load_moe(directory, device=dense_model.wte.weight.device)
+    expert = sum(p.numel() for p in moe.experts[0].parameters())
+    router = moe.router.weight.numel()
+    counts = {"total": moe.n_experts * expert + router, "active": moe.top_k * expert + router,
+              "dense": sum(p.numel() for p in dense_model.blocks[config["layer"]].ffn.parameters())}
+    return TinyMoE(swapped_model(dense_model, moe, config["layer"]), config, train_log, counts)
 
 
 def corpus_ids(tokenizer) -> tuple[np.ndarray, np.ndarray]:
@@ -188,14 +216,18 @@ def train_moe(settings: MoESettings = MoESettings(), out_dir: Path = MOE_DIR, lo
 
     moe.eval().requires_grad_(False)
     swapped = swapped_model(dense, moe, settings.layer)
+    no_ffn_ppl, _ = heldout_perplexity(swapped_model(dense, NoFFN(), settings.layer), heldout_ids, block_size)
+    log(f"block {settings.layer} without its FFN: held-out perplexity {no_ffn_ppl:.2f}")
     scores = {"split_untrained": {"heldout_perplexity": split_ppl,
-                                  "what": "experts cut from the dense FFN, random router, before training"}}
+                                  "what": "experts cut from the dense FFN, random router, before training"},
+              "no_ffn": {"heldout_perplexity": no_ffn_ppl, "what": "the block's FFN removed (adds 0)"}}
     for name, model in (("dense", dense), ("moe", swapped)):
         full, count = heldout_perplexity(model, heldout_ids, block_size)
         subset, subset_count = heldout_perplexity(model, heldout_ids, block_size, SUBSET_WINDOWS)
         scores[name] = {"heldout_perplexity": full, "heldout_tokens_scored": count,
                         "subset_perplexity": subset, "subset_tokens_scored": subset_count}
-        log(f"[{name}] held-out perplexity {full:.2f} on {count:,} tokens; first {SUBSET_WINDOWS} windows {subset:.2f}")
+        log(f"[{name}] held-out perplexity {full:.2f} on {count:,} tokens; "
+            f"first {SUBSET_WINDOWS} windows {subset:.2f}")
     wall = time.perf_counter() - started
 
     out_dir.mkdir(parents=True, exist_ok=True)
