@@ -59,6 +59,7 @@ def switch_controls(n_head: int) -> lab.BlockChoices:
         format_func=lambda g, lang=current_language(): translate(f"{KEY}.kv_group_option", lang, kv=n_head // g, group=g))
     values["ffn"] = st.radio(tr("switch_ffn"), SWITCH_OPTIONS["ffn"], key=f"{KEY}_ffn", horizontal=True,
                              format_func=option_labels(f"{KEY}.ffn_"), help=tr("switch_ffn_help"))
+    st.page_link("app_pages/inside_block.py", label=tr("ffn_link"), icon=":material/hub:")
     values["bias"] = st.toggle(tr("switch_bias"), key=f"{KEY}_bias", help=tr("switch_bias_help"))
     return lab.BlockChoices(**values)
 
