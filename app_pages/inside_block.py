@@ -94,10 +94,11 @@ def proof_section(style, bundle, ids, tokens, position, layer):
     st.markdown(t(f"{KEY}.proof_explain"))
     left, right = st.columns(2)
     with left:
-        changed = token_picker(t(f"{KEY}.change_position"), f"{KEY}_change", tokens, max(position - 3, 0))
+        changed = token_picker(t(f"{KEY}.change_position"), f"{KEY}_change", tokens, min(1, len(tokens) - 1))
     with right:
         word = capped_text(t(f"{KEY}.replacement"), DEFAULT_REPLACEMENT, f"{KEY}_replacement", area=False, max_chars=40)
-    replacement = bundle.encode(word)
+    spaced = tokens[changed].startswith(" ") and not word.startswith(" ")
+    replacement = bundle.encode(" " + word if spaced and word else word)
     if not replacement or replacement[0] == ids[changed]:
         st.info(t(f"{KEY}.same_token"))
         return

@@ -54,8 +54,9 @@ def lens_grid(stage_labels: Sequence[str], token_labels: Sequence[Sequence[str]]
     """Rows: stages (embeddings, after block 1..L); columns: ranks 1..k; cell: token and probability."""
     ranks = [str(rank + 1) for rank in range(probs.shape[1])]
     text = [[f"{token}<br>{p:.2f}" for token, p in zip(row, prob_row)] for row, prob_row in zip(token_labels, probs)]
-    fig = heatmap(probs, ranks, list(stage_labels), title=title, zmin=0, zmax=1, annotate=False,
-                  x_title=rank_title, height=height or 60 + 44 * len(stage_labels), hover_name="p")
+    fig = heatmap(probs, [f"{rank_title} {rank}" for rank in ranks], list(stage_labels), title=title, zmin=0, zmax=1,
+                  annotate=False, height=height or 80 + 44 * len(stage_labels), hover_name="p")
+    fig.layout.xaxis.side = "bottom"
     fig.data[0].text = text
     fig.data[0].texttemplate = "%{text}"
     fig.data[0].hovertemplate = "%{y}, %{x}: %{text}<extra></extra>"
@@ -63,15 +64,14 @@ def lens_grid(stage_labels: Sequence[str], token_labels: Sequence[Sequence[str]]
 
 
 def lens_track(stage_labels: Sequence[str], prob: Sequence[float], rank: Sequence[int], *, title: str,
-               prob_name: str, rank_name: str, height: int = 300) -> go.Figure:
-    """Probability (left axis) and rank (right axis, log) of the final prediction per stage."""
-    traces = [dict(type="scatter", x=list(stage_labels), y=[float(v) for v in prob], name=prob_name,
-                   mode="lines+markers"),
-              dict(type="scatter", x=list(stage_labels), y=[int(v) for v in rank], name=rank_name,
-                   mode="lines+markers", yaxis="y2", line=dict(dash="dot"))]
-    return go.Figure(data=traces, layout=titled_layout(
-        title, height, xaxis=dict(type="category"), yaxis=dict(title=dict(text=prob_name), rangemode="tozero"),
-        yaxis2=dict(title=dict(text=rank_name), overlaying="y", side="right", type="log", autorange="reversed")))
+               prob_name: str, rank_name: str, height: int = 380) -> go.Figure:
+    """Probability of the final prediction per stage, each point labelled with its rank there."""
+    trace = dict(type="scatter", x=list(stage_labels), y=[float(v) for v in prob], name=prob_name,
+                 mode="lines+markers+text", text=[f"#{int(r)}" for r in rank], textposition="top center",
+                 hovertemplate=f"%{{x}}: %{{y:.3f}}, {rank_name} %{{text}}<extra></extra>")
+    return go.Figure(data=[trace], layout=titled_layout(
+        title, height, xaxis=dict(type="category"), showlegend=False,
+        yaxis=dict(title=dict(text=prob_name), rangemode="tozero")))
 
 
 def update_bars(layer_labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str, y_title: str,
@@ -105,15 +105,17 @@ def routing_map(token_labels: Sequence[str], probs: np.ndarray, chosen: np.ndarr
     used = np.full((n_tokens, n_experts), np.nan)
     for row in range(n_tokens):
         used[row, chosen[row]] = weights[row]
-    experts = [f"{expert_label} {e + 1}" for e in range(n_experts)]
-    return heatmap(used, experts, list(token_labels), title=title, zmin=0, zmax=1, colorscale="Oranges",
-                   hover_name="weight", height=height or max(260, min(900, 26 * n_tokens + 120)),
-                   annotate=n_tokens * n_experts <= 600)
+    experts = [f"{expert_label}{e + 1}" for e in range(n_experts)]
+    fig = heatmap(used, experts, list(token_labels), title=title, zmin=0, zmax=1, colorscale="Oranges",
+                  hover_name="weight", height=height or max(260, min(900, 26 * n_tokens + 140)),
+                  annotate=n_tokens * n_experts <= 600)
+    fig.layout.xaxis.side = "bottom"
+    return fig
 
 
 def load_bars(load: Sequence[float], even: float, *, title: str, expert_label: str, even_text: str,
               height: int = 260) -> go.Figure:
-    experts = [f"{expert_label} {e + 1}" for e in range(len(load))]
+    experts = [f"{expert_label}{e + 1}" for e in range(len(load))]
     trace = dict(type="bar", x=experts, y=[float(v) for v in load], hovertemplate="%{x}: %{y:.1%}<extra></extra>",
                  marker=dict(color="#ff7f0e"))
     even_line = dict(type="line", xref="paper", x0=0, x1=1, y0=even, y1=even, line=dict(dash="dash", color="#555"))

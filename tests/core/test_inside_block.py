@@ -141,3 +141,18 @@ def test_trained_moe_perplexity_reproduces_on_the_subset(bundles):
     routing = lab.moe_routing(swapped_model(dense, moe, config["layer"]), bundles["2024"].encode(PROMPT),
                               config["layer"])
     assert routing.experts.shape[1] == config["top_k"] and routing.load.sum() == pytest.approx(1.0)
+
+
+def test_docs_state_the_recorded_moe_perplexities():
+    from pathlib import Path
+
+    from models.pretrained.tiny_moe import MOE_DIR
+
+    if not (MOE_DIR / "train_log.json").exists():
+        pytest.skip("assets/moe not built")
+    import json
+
+    scores = json.loads((MOE_DIR / "train_log.json").read_text())["scores"]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "MODELS.md").read_text()
+    for name in ("dense", "moe", "split_untrained", "no_ffn"):
+        assert f"{scores[name]['heldout_perplexity']:.2f}" in docs
