@@ -69,6 +69,7 @@ def ffn_figures(view, token):
     st.caption(t(f"{KEY}.firing", share=view.firing_share, n=view.n_hidden, token=visible_whitespace(token)))
 
 
+@st.fragment
 def ffn_section(style, ids, tokens, position, layer, text):
     st.subheader(t(f"{KEY}.ffn_title"))
     st.markdown(t(f"{KEY}.ffn_explain"))
@@ -89,6 +90,7 @@ def ffn_section(style, ids, tokens, position, layer, text):
     ffn_figures(view, user_tokens[user_position])
 
 
+@st.fragment
 def proof_section(style, bundle, ids, tokens, position, layer):
     st.subheader(t(f"{KEY}.proof_title"))
     st.markdown(t(f"{KEY}.proof_explain"))
@@ -179,6 +181,11 @@ def moe_section(bundle, text):
             right.plotly_chart(cached_figure(figures.load_bars, result.load, 1 / result.n_experts,
                                              title=t(f"{KEY}.load_title"), expert_label=t(f"{KEY}.expert"),
                                              even_text=t(f"{KEY}.even_load")), key=f"{KEY}_load_chart")
+    calculator()
+
+
+@st.fragment
+def calculator():
     st.markdown(f"**{t(f'{KEY}.calculator_title')}**")
     st.caption(t(f"{KEY}.calculator_explain"))
     left, right = st.columns(2)
