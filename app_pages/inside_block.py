@@ -16,7 +16,7 @@ from models.labs import inside_block as lab
 KEY = "inside_block"
 STYLES = ("2017", "2024")
 DEFAULT_PROMPT = "The dog chased the cat because it was hungry."
-DEFAULT_REPLACEMENT = " bird"
+DEFAULT_REPLACEMENT = "man"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -98,7 +98,8 @@ def proof_section(style, bundle, ids, tokens, position, layer):
     with left:
         changed = token_picker(t(f"{KEY}.change_position"), f"{KEY}_change", tokens, min(1, len(tokens) - 1))
     with right:
-        word = capped_text(t(f"{KEY}.replacement"), DEFAULT_REPLACEMENT, f"{KEY}_replacement", area=False, max_chars=40)
+        word = capped_text(t(f"{KEY}.replacement"), DEFAULT_REPLACEMENT, f"{KEY}_replacement", area=False,
+                           max_chars=40, help=t(f"{KEY}.replacement_help"))
     spaced = tokens[changed].startswith(" ") and not word.startswith(" ")
     replacement = bundle.encode(" " + word if spaced and word else word)
     if not replacement or replacement[0] == ids[changed]:
