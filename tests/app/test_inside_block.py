@@ -67,7 +67,7 @@ def test_charts_show_the_labs_numbers_and_the_lens_is_exact():
     view = lab.ffn_on_token(model, ids, 4, 2)
     hidden = chart(at, "inside_block_hidden_chart")["data"]
     np.testing.assert_allclose(hidden[2]["y"], view.hidden, rtol=1e-5, atol=1e-6)
-    proof = lab.position_proof(model, ids, 1, load_tiny_gpt("2024").encode(" bird")[0], 2)
+    proof = lab.position_proof(model, ids, 1, load_tiny_gpt("2024").encode(" man")[0], 2)
     bars = chart(at, "inside_block_proof_chart")["data"]
     np.testing.assert_allclose(bars[0]["y"], proof.attention_delta, rtol=1e-6)
     assert bars[1]["y"][1] > 0 and all(v == 0 for i, v in enumerate(bars[1]["y"]) if i != 1)
