@@ -20,7 +20,7 @@ class PageSpec:
     icon: str
 
 
-SECTIONS = ("intro", "vectors", "translator", "attention", "generation", "architecture")
+SECTIONS = ("intro", "vectors", "translator", "attention", "readers", "generation", "architecture")
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "app_pages/overview.py", "intro", ":material/route:"),
@@ -32,6 +32,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("attention", "app_pages/attention.py", "attention", ":material/grid_on:"),
     PageSpec("masking", "app_pages/masking.py", "attention", ":material/visibility_off:"),
     PageSpec("sparse", "app_pages/sparse.py", "attention", ":material/grain:"),
+    PageSpec("reader", "app_pages/reader.py", "readers", ":material/menu_book:"),
     PageSpec("sampling", "app_pages/sampling.py", "generation", ":material/casino:"),
     PageSpec("kv_cache", "app_pages/kv_cache.py", "generation", ":material/memory:"),
     PageSpec("blocks", "app_pages/blocks.py", "architecture", ":material/compare:"),
