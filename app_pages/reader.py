@@ -1,8 +1,5 @@
 """Reader: how BERT learns, by filling in masked words and reading sentence pairs, and why a few labels then suffice."""
 
-import json
-from pathlib import Path
-
 import streamlit as st
 
 from components.chips import token_chips
@@ -15,12 +12,10 @@ from components.text import capped_text, chart_label, escape_markdown, visible_w
 from models.labs import reader as lab
 
 KEY = "reader"
-EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "reader" / "reviews.json"
 DEFAULT_SENTENCE = "The dog chased the [MASK] because it was hungry."
 DEFAULT_PAIR = ("The dog chased the cat around the garden.", "The frightened cat escaped up a tall tree.")
 DEFAULT_TEST = "The waiter was polite and the noodles were delicious."
 RECIPE_SENTENCE = "Many tasks only need a model that understands the text it is given."
-SHARES = ("picked", "masked", "random", "unchanged")
 SIZES = (4, 8, 16, 32)
 NOT_PICKED, MASKED, RANDOM, UNCHANGED, BLANK = 6, 0, 4, 1, 2  # chip colours: gray, blue, red, green, orange
 
@@ -31,7 +26,7 @@ def embed(texts):
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def examples():
-    return lab.labelled_set(json.loads(EXAMPLES.read_text(encoding="utf-8")))
+    return lab.labelled_set(lab.read_examples())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -86,9 +81,9 @@ def fill_section(reader):
                         key=f"{KEY}_guess_chart_{blank.position}")
         if blank.true_token is not None:
             st.caption(t(f"{KEY}.true_word", word=escape_markdown(blank.true_token), **blank.true_probability))
-    scores = reader.scores["heldout"]
-    st.caption(t(f"{KEY}.honest", top1=scores["top1"], top5=scores["top5"], uni1=scores["unigram_top1"],
-                 uni5=scores["unigram_top5"], n=scores["masked_tokens"]))
+    st.caption(t(f"{KEY}.honest", **reader.scores["heldout"]))
+    if lab.barely_beats_unigram(reader.scores["heldout"]):
+        st.warning(t(f"{KEY}.undertrained", **reader.scores["heldout"]), icon=":material/warning:")
 
 
 @st.fragment
@@ -111,7 +106,7 @@ def recipe_section(reader):
     token_chips(recipe.tokens, colour_by=[colours[a] for a in recipe.actions])
     st.caption(t(f"{KEY}.recipe_legend", picked=len(recipe.picked), n=sentence.ordinary))
     shares = lab.recipe_shares(sentence, int(seed))
-    st.plotly_chart(recipe_shares([t(f"{KEY}.share_{name}") for name in SHARES], [shares[n] for n in SHARES],
+    st.plotly_chart(recipe_shares([t(f"{KEY}.share_{name}") for name in shares], list(shares.values()),
                                   [0.15, 0.8, 0.1, 0.1], title=t(f"{KEY}.shares_title"),
                                   measured_name=t(f"{KEY}.measured"), target_name=t(f"{KEY}.recipe")),
                     key=f"{KEY}_shares_chart")
@@ -169,8 +164,7 @@ def finetune_section():
         store[asked] = lab.train_both({"minilm": embed(texts), "bow": lab.bow_vectors(texts, texts)}, labels,
                                       len(data.labels), current_seed(), lambda f: bar.progress(f, text=t(f"{KEY}.training")))
         bar.empty()
-    trained = store[asked]
-    features = {"minilm": embed([test]), "bow": lab.bow_vectors(texts, [test])}
+    trained, features = store[asked], {"minilm": embed([test]), "bow": lab.bow_vectors(texts, [test])}
     for column, name in zip(st.columns(2), features):
         probabilities = trained[name].probabilities(features[name])[0]
         best = int(probabilities.argmax())

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.text.corpus import split_sentences
 from models.pretrained.minilm_mlm import (ASSET_DIR, CLS_ID, FIRST_WORD_ID, HEAD_FILE, KEEP, MASK_ID, MASKED,
-                                          PAD_ID, SEP_ID, MlmConfig, MlmReader, load_minilm_mlm, mask_tokens,
+                                          PAD_ID, SEP_ID, MlmReader, load_minilm_mlm, mask_tokens,
                                           read_minilm_weights, read_tokenizer)
+from models.text.corpus import split_sentences
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = REPO_ROOT / ".cache" / "mlm_data"

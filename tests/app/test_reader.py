@@ -24,7 +24,7 @@ def warnings(at) -> list[str]:
 
 
 def test_every_control(lang):
-    at = open_page(PAGE, lang, timeout=300)
+    at = open_page(PAGE, lang, timeout=900)
     assert len(at.metric) == 2 and not at.warning
     at.multiselect(key="reader_chips").set_value([2]).run()
     assert_clean(at)
@@ -52,7 +52,7 @@ def test_every_control(lang):
 
 
 def test_guesses_drawn_are_the_labs():
-    at = open_page(PAGE, timeout=300)
+    at = open_page(PAGE, timeout=900)
     at.multiselect(key="reader_chips").set_value([2]).run()
     assert_clean(at)
     reader = load_fill_mask()
@@ -66,7 +66,7 @@ def test_guesses_drawn_are_the_labs():
 
 
 def test_long_input_and_special_blank_get_messages(lang):
-    at = open_page(PAGE, lang, timeout=300)
+    at = open_page(PAGE, lang, timeout=900)
     at.multiselect(key="reader_chips").set_value([0]).run()  # [CLS]
     assert_clean(at)
     assert any("[CLS]" in w for w in warnings(at))

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from models.labs import reader as lab
 from models.pretrained.minilm_mlm import MAX_POSITIONS, read_tokenizer

@@ -103,9 +103,19 @@ def test_recorded_accuracy_reproduces_on_the_bounded_subset(bundled):
     assert again["top5"] > again["unigram_top5"]
 
 
-def test_recorded_scores_beat_the_unigram_baseline(bundled):
+@pytest.mark.xfail(strict=True, reason="issue 19's target (top-5 >= 45%) is not reached by the bundled head: "
+                   "its run was stopped at step 80 of 200 on a busy machine (docs/MODELS.md)")
+def test_recorded_scores_reach_the_target(bundled):
     _, scores = bundled
     heldout = scores["heldout"]
     assert heldout["masked_tokens"] > 4000
-    assert heldout["top1"] > 2 * heldout["unigram_top1"]
-    assert heldout["top5"] > heldout["unigram_top5"] + 0.15
+    assert heldout["top5"] >= 0.45 and heldout["top1"] > 2 * heldout["unigram_top1"]
+
+
+def test_page_warns_when_the_head_barely_beats_the_unigram_guess(bundled):
+    from models.labs.reader import barely_beats_unigram
+
+    _, scores = bundled
+    assert barely_beats_unigram({"top5": 0.20, "unigram_top5": 0.19})
+    assert not barely_beats_unigram({"top5": 0.45, "unigram_top5": 0.19})
+    assert barely_beats_unigram(scores["heldout"]) == (scores["heldout"]["top5"] < scores["heldout"]["unigram_top5"] + 0.1)
