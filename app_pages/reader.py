@@ -41,8 +41,8 @@ def story_similarities(seed: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def curve(seed: int, _on_progress=None):
-    return lab.few_shot_curve(examples(), embed, SIZES, first_seed=seed, on_progress=_on_progress)
+def curve(seed: int):
+    return lab.few_shot_curve(examples(), embed, SIZES, first_seed=seed)
 
 
 def explain_error(error: lab.ReaderInputError):
@@ -172,9 +172,8 @@ def finetune_section():
                       t(f"{KEY}.confidence", p=float(probabilities[best])), delta_color="off")
     st.caption(t(f"{KEY}.trained_facts", n=len(texts), steps=len(trained["minilm"].losses),
                  loss=trained["minilm"].losses[-1], bow_loss=trained["bow"].losses[-1]))
-    bar = st.progress(0.0, text=t(f"{KEY}.measuring"))
-    scores = curve(current_seed(), _on_progress=lambda f: bar.progress(f, text=t(f"{KEY}.measuring")))
-    bar.empty()
+    with st.spinner(t(f"{KEY}.measuring")):
+        scores = curve(current_seed())
     named = {t(f"{KEY}.features_{name}"): values for name, values in scores.items()}
     st.plotly_chart(few_shot_lines(SIZES, named, title=t(f"{KEY}.curve_title", n=len(data.heldout)),
                                    x_title=t(f"{KEY}.per_label"), y_title=t(f"{KEY}.accuracy"),
