@@ -124,3 +124,12 @@ def freeze_loaded_objects() -> None:
     student's rerun. Objects created later are collected as usual. Cached, so it runs once per server
     (after the first page); the MiniLM warm-up freezes once more when it has loaded."""
     gc.freeze()
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def load_fill_mask():
+    """MiniLM with its trained fill-in-the-blank head (``assets/mlm``) as a
+    ``models.pretrained.minilm_mlm.FillMask``: model, tokenizer, vocabulary, recorded scores."""
+    from models.pretrained.minilm_mlm import load_fill_mask as load
+
+    return load()

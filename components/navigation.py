@@ -20,7 +20,7 @@ class PageSpec:
     icon: str
 
 
-SECTIONS = ("intro", "vectors", "translator", "attention", "block", "generation", "architecture")
+SECTIONS = ("intro", "vectors", "translator", "attention", "block", "readers", "generation", "architecture")
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "app_pages/overview.py", "intro", ":material/route:"),
@@ -33,6 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("masking", "app_pages/masking.py", "attention", ":material/visibility_off:"),
     PageSpec("sparse", "app_pages/sparse.py", "attention", ":material/grain:"),
     PageSpec("inside_block", "app_pages/inside_block.py", "block", ":material/hub:"),
+    PageSpec("reader", "app_pages/reader.py", "readers", ":material/menu_book:"),
     PageSpec("sampling", "app_pages/sampling.py", "generation", ":material/casino:"),
     PageSpec("kv_cache", "app_pages/kv_cache.py", "generation", ":material/memory:"),
     PageSpec("blocks", "app_pages/blocks.py", "architecture", ":material/compare:"),

@@ -7,6 +7,7 @@ One script, seeded and resumable, in three steps (``all`` runs them in a row):
     python -m models.train evaluate    # held-out perplexity, unigram baseline, samples -> eval.json
     python -m models.train translator  # the translator page's three models (models/pretrained/translator_training.py)
     python -m models.train moe         # one FFN of the 2024 model as a mixture of experts -> assets/moe
+    python -m models.train mlm         # MiniLM's fill-mask head -> assets/mlm/ (models/pretrained/mlm_training.py)
 
 ``prepare`` needs gensim (it reads the corpus); ``train`` needs only torch, numpy and
 safetensors, so it can run on a machine that has a GPU but not gensim: copy
@@ -392,6 +393,10 @@ def main(argv: list[str] | None = None) -> None:
         from models.pretrained.translator_training import main as train_translators
 
         return train_translators(argv[1:])
+    if argv[:1] == ["mlm"]:  # MiniLM's fill-mask head has its own steps and options
+        from models.pretrained.mlm_training import cli
+
+        return cli(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["prepare", "train", "evaluate", "all", "time", "moe"], nargs="?", default="all")
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="prepared token ids (default %(default)s)")

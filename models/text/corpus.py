@@ -36,6 +36,7 @@ _PARENS_CLOSE_PUNCT = re.compile(r"(?:\s*[;,])+\s*\)")  # "Akhilleus,)" -> "Akhi
 _LIST_MARK = re.compile(r"^[*#:;]+\s*")
 _SPACES = re.compile(r"[ \t]+")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?)])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,11 @@ def split_documents(documents: list[Document], heldout_fraction: float = HELDOUT
         train.extend(doc for doc in group if doc.title not in chosen)
         heldout.extend(doc for doc in group if doc.title in chosen)
     return Corpus(train=train, heldout=heldout)
+
+
+def split_sentences(text: str) -> list[str]:
+    """A rough cut into sentences: after . ! or ? followed by a space, and at line breaks."""
+    return [sentence.strip() for sentence in _SENTENCE_END.split(text) if sentence.strip()]
 
 
 def load_corpus(heldout_fraction: float = HELDOUT_FRACTION, seed: int = SPLIT_SEED) -> Corpus:
