@@ -13,7 +13,7 @@ from components.figures.shared import weight_matrix
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
 from components.widgets import cut_tokens, keep_selection
 from models.labs.masking import MAX_TOKENS, compare_masks, edit_proof, padding_batch, replace_word
-from models.text.tokens import default_token
+from models.pretrained.tokens import default_token
 
 KEY = "masking"
 STYLES = ("2017", "2024")

@@ -13,7 +13,7 @@ from components.settings import current_seed
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
 from models.labs import qkv as qkv_lab
 from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS
-from models.text.tokens import default_token
+from models.pretrained.tokens import default_token
 
 KEY = "qkv"
 SOURCES = ("minilm", "random", "2017", "2024")

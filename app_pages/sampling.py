@@ -58,8 +58,7 @@ def cached_logits(model_name: str, text: str, _model):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_continuations(model_name: str, ids: tuple[int, ...], length: int, top_k, top_p, seed: int, _model):
-    """Every offered temperature at once, ``length`` tokens (see written_length): picking other
-    temperatures or a nearby length reuses this run instead of writing again."""
+    """Every temperature at once, ``length`` tokens (written_length): other picks reuse this run."""
     return continuations(_model, list(ids), list(TEMPERATURES), length, top_k, top_p, seed)
 
 

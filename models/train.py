@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from models.text.corpus import encode_documents
-from models.text.tokens import END_OF_TEXT
+from models.pretrained.tokens import END_OF_TEXT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / ".cache" / "tinygpt_data"

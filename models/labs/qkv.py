@@ -279,7 +279,7 @@ def tiny_gpt_tokens(tokenizer, text: str, max_tokens: int = MAX_TOKENS) -> tuple
 
     Returns (ids, texts, total number of tokens before the cut).
     """
-    from models.text.tokens import token_text
+    from models.pretrained.tokens import token_text
 
     encoding = tokenizer.encode(text or "")
     ids = list(encoding.ids)

@@ -7,7 +7,7 @@ the block design (2017: post-LayerNorm, sinusoidal positions, multi-head attenti
 ``assets/tinygpt/``: ``tokenizer.json`` shared by both, ``<style>/config.json``,
 ``<style>/model.safetensors`` (fp16), ``<style>/train_log.json``, and ``eval.json``.
 
-Byte-level tokens are turned back into readable text by ``models.text.tokens.token_text``.
+Byte-level tokens are turned back into readable text by ``models.pretrained.tokens.token_text``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from models.pretrained.interface import MAX_TOKENS, LanguageModel, ModelRun
-from models.text.tokens import END_OF_TEXT, token_text
+from models.pretrained.tokens import END_OF_TEXT, token_text
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "tinygpt"
 STYLES = ("2017", "2024")

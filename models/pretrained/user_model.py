@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from models.core.sampling import next_token_probs, sample
-from models.pretrained.hub import hub_access
+from models.pretrained.hub import HubLookupError, hub_access, probe_hub
 from models.pretrained.interface import MAX_TOKENS, LanguageModel, ModelRun
 
 KINDS = ("causal", "encoder")
@@ -160,7 +160,7 @@ def _decoder_types(tokenizer) -> str:
 def readable_tokens(tokenizer, ids: list[int]) -> list[str]:
     """Token strings a person can read: byte-level BPE marks ("Ġ", "Ċ") become the bytes they
     stand for, SentencePiece's "▁" becomes a space; WordPiece pieces ("##ing") stay as they are."""
-    from models.text.tokens import token_text
+    from models.pretrained.tokens import token_text
 
     pieces = tokenizer.convert_ids_to_tokens(list(ids))
     decoder = _decoder_types(tokenizer)
@@ -285,14 +285,11 @@ def _check_hub_id(spec: str, online: bool) -> None:
         if not isinstance(cached, str):
             raise UserModelError("models.err_not_cached_offline", spec=spec)
         return
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-
     try:
-        HfApi().model_info(spec, timeout=ONLINE_TIMEOUT_S)
-    except (RepositoryNotFoundError, GatedRepoError) as error:
-        raise UserModelError("models.err_not_found_online", spec=spec) from error
-    except Exception as error:  # no network, DNS failure, timeout, server error
+        probe_hub(spec, ONLINE_TIMEOUT_S)
+    except HubLookupError as error:
+        if error.reason == "not_found":
+            raise UserModelError("models.err_not_found_online", spec=spec) from error
         raise UserModelError("models.err_no_network", seconds=ONLINE_TIMEOUT_S) from error
 
 

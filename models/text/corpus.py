@@ -151,7 +151,7 @@ def load_corpus(heldout_fraction: float = HELDOUT_FRACTION, seed: int = SPLIT_SE
 
 def encode_documents(tokenizer, texts: list[str]) -> np.ndarray:
     """One token stream: each document's ids followed by the end-of-text id."""
-    from models.text.tokens import END_OF_TEXT
+    from models.pretrained.tokens import END_OF_TEXT
 
     eot = tokenizer.token_to_id(END_OF_TEXT)
     ids: list[int] = []

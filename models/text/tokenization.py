@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from models.pretrained.hub import hub_access
+from models.pretrained.hub import HubLookupError, hub_access, probe_hub
 from models.text.disk_cache import atomic_write, cache_folder
-from models.text.tokens import END_OF_TEXT
+from models.pretrained.tokens import END_OF_TEXT
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO / ".cache" / "tokenizers"
@@ -84,7 +84,7 @@ def readable_bytes(raw: bytes) -> str:
 
 def byte_level_piece(token: str) -> str:
     """A byte-level BPE token ("Ġthe", "ä¸") as the text it stands for (" the", "<0xE4><0xB8>")."""
-    from models.text.tokens import token_bytes
+    from models.pretrained.tokens import token_bytes
 
     return readable_bytes(token_bytes(token))
 
@@ -450,18 +450,10 @@ def _hub_access(online: bool):
 
 
 def _probe_hub(spec: str) -> None:
-    """One quick request before downloading: no network or an unknown id fails in seconds, not after
-    the download library's minute of retries."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-
-    with _hub_access(True):
-        try:
-            HfApi().model_info(spec, timeout=HUB_TIMEOUT_S)
-        except (RepositoryNotFoundError, GatedRepoError) as error:
-            raise UserTokenizerError("not_found", str(error)) from error
-        except Exception as error:  # noqa: BLE001 - no network, DNS failure, timeout, server error
-            raise UserTokenizerError("offline", str(error)) from error
+    try:
+        probe_hub(spec, HUB_TIMEOUT_S)
+    except HubLookupError as error:
+        raise UserTokenizerError(error.reason, str(error)) from error
 
 
 def load_user_tokenizer(spec: str, allow_download: bool = False) -> UserTokenizer:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from models.text.corpus import Document, clean_wiki_text, encode_documents, load_corpus, split_documents
-from models.text.tokens import END_OF_TEXT
+from models.pretrained.tokens import END_OF_TEXT
 from models.train import TrainConfig, batch_at, learning_rate, train_tokenizer
 
 

@@ -18,7 +18,7 @@ from models.labs.qkv import (
     tiny_gpt_tokens,
     word_vectors,
 )
-from models.text.tokens import default_token
+from models.pretrained.tokens import default_token
 
 SENTENCE = "The dog chased the cat because it was hungry."
 
