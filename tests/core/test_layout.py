@@ -96,6 +96,25 @@ def test_a_page_uses_only_its_own_lab_and_figures(page):
     assert not wrong, f"{page} imports {wrong}: move what two pages share to components/figures/shared.py or models/"
 
 
+OWN_PACKAGES = ("models", "components", "bench")
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(REPO)) for folder in ("app_pages", *OWN_PACKAGES)
+                                        for p in (REPO / folder).rglob("*.py")))
+def test_every_name_imported_from_the_project_exists(path):
+    """After a move, an import of a name that moved away fails here, without running any page."""
+    import importlib
+
+    tree = ast.parse((REPO / path).read_text(encoding="utf-8"))
+    missing = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] in OWN_PACKAGES:
+            module = importlib.import_module(node.module)
+            missing += [f"{node.module}.{alias.name}" for alias in node.names if not hasattr(module, alias.name)
+                        and importlib.util.find_spec(f"{node.module}.{alias.name}") is None]
+    assert not missing, f"{path} imports names that do not exist: {missing}"
+
+
 def test_pages_are_not_in_a_folder_streamlit_would_run_on_its_own():
     assert (REPO / "app_pages").is_dir()
     assert not (REPO / "pages").exists(), "rename pages/ to app_pages/: see this file's docstring"
