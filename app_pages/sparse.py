@@ -7,7 +7,7 @@ from components.busy import heavy_run
 from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.loaders import load_tiny_gpt
-from components.layout import next_page_link, page_header, what_to_notice
+from components.layout import next_page_link, page_header, section_header, what_to_notice
 from components.settings import current_device, current_seed, follow_sidebar
 from components.figures.sparse import mask_figure, pattern_gallery, reach_figure, timing_figure
 from components.text import capped_text
@@ -68,8 +68,7 @@ def show_pattern(settings, view):
 
 
 def show_reach(settings, view):
-    st.subheader(t(f"{KEY}.reach_title"))
-    st.markdown(t(f"{KEY}.reach_intro"))
+    section_header(KEY, "reach", "intro")
     T = view.settings.length
     left, right = st.columns(2)
     with left:
@@ -96,8 +95,7 @@ def show_reach(settings, view):
 
 @st.fragment
 def timing_section(settings):
-    st.subheader(t(f"{KEY}.timing_title"))
-    st.markdown(t(f"{KEY}.timing_intro"))
+    section_header(KEY, "timing", "intro")
     device = current_device()
     lengths = st.session_state.get(f"{KEY}_timing_lengths") or (
         TIMING_LENGTHS_GPU if device.type == "cuda" else TIMING_LENGTHS_CPU)
@@ -143,8 +141,7 @@ def compare_on_gpt(style: str, settings: PatternSettings, prompt: str, _progress
 
 
 def gpt_section(settings):
-    st.subheader(t(f"{KEY}.gpt_title"))
-    st.markdown(t(f"{KEY}.gpt_intro"))
+    section_header(KEY, "gpt", "intro")
     left, right = st.columns([1, 2])
     style = left.radio(t(f"{KEY}.gpt_model"), ("2024", "2017"), key=f"{KEY}_gpt_style", horizontal=True,
                        format_func=option_labels(f"{KEY}.gpt_model_"))
