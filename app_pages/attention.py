@@ -9,7 +9,7 @@ from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_minilm, load_tiny_gpt
 from components.model_picker import error_text, user_model_picker
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
-from models.labs.attention import (AVERAGE, MAX_TOKENS, default_query, from_model_run, run_tiny_gpt, shown_grid,
+from models.labs.attention import (AVERAGE, MAX_TOKENS, default_query, from_model_run, shown_grid,
                                     shown_matrix, top_links, visible_keys)
 from models.pretrained.user_model import UserModelError
 
@@ -27,10 +27,7 @@ GRID_SIDE = 32  # each small heatmap of the grid is pooled to at most 32 x 32 ce
 @st.cache_data(max_entries=16, show_spinner=False)
 def attention_stack(model_id: str, text: str, _model):
     """Run the chosen model once on the text; every picture below is read from this."""
-    if model_id.startswith("tiny_gpt"):
-        ids = _model.encode(text)
-        return run_tiny_gpt(_model.model, _model.token_strings(ids), ids, [i == _model.end_of_text_id for i in ids])
-    return from_model_run(_model.run(text))
+    return from_model_run(_model.run(text, MAX_TOKENS))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
+from components.figure_cache import cached_figure
 from components.figures.shared import heatmap
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.text import capped_text, chart_label, unique_labels
+from components.text import capped_text, chart_label, numbered_labels, unique_labels
 from models.text.bow import WEIGHTINGS, bag_of_words
 
 KEY = "bag_of_words"
@@ -22,7 +23,7 @@ def compute(sentences: tuple[str, ...], weighting: str, lowercase: bool, strip_p
 
 
 def sentence_labels(sentences):
-    return unique_labels([f"S{i + 1}: {chart_label(s, 22, show_whitespace=False)}" for i, s in enumerate(sentences)])
+    return numbered_labels(sentences, 22)
 
 
 def options():
@@ -43,9 +44,9 @@ def show_vectors(sentences, bow, weighting):
         st.caption(t(f"{KEY}.columns_capped", shown=MAX_COLUMNS, total=len(vocabulary)))
     labels = unique_labels([chart_label(vocabulary[i], 14) for i in columns])
     st.plotly_chart(
-        heatmap(bow.vectors[:, columns], labels, sentence_labels(sentences),
-                value_format=".0f" if weighting in ("binary", "count") else ".2f",
-                hover_name=t(f"{KEY}.weighting_{weighting}"), colorscale="Blues"),
+        cached_figure(heatmap, bow.vectors[:, columns], labels, sentence_labels(sentences),
+                      value_format=".0f" if weighting in ("binary", "count") else ".2f",
+                      hover_name=t(f"{KEY}.weighting_{weighting}"), colorscale="Blues"),
         key=f"{KEY}_vectors_chart",
     )
 
@@ -73,8 +74,8 @@ def word_order_demo(settings):
         st.info(t("common.empty_text"))
         return
     st.plotly_chart(
-        heatmap(pair.vectors, unique_labels([chart_label(w, 14) for w in pair.vocabulary]),
-                sentence_labels([first, second]), colorscale="Blues", height=200),
+        cached_figure(heatmap, pair.vectors, unique_labels([chart_label(w, 14) for w in pair.vocabulary]),
+                      sentence_labels([first, second]), colorscale="Blues", height=200),
         key=f"{KEY}_order_chart",
     )
     identical = bool((pair.vectors[0] == pair.vectors[1]).all())
@@ -113,8 +114,8 @@ else:
     st.subheader(t(f"{KEY}.similarity_title"))
     st.markdown(t(f"{KEY}.similarity_explain"))
     labels = sentence_labels(sentences)
-    st.plotly_chart(heatmap(bow.similarity, labels, labels, zmin=0, zmax=1, colorscale="Viridis",
-                            hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_similarity_chart")
+    st.plotly_chart(cached_figure(heatmap, bow.similarity, labels, labels, zmin=0, zmax=1, colorscale="Viridis",
+                                  hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_similarity_chart")
 word_order_demo(settings)
 what_to_notice(KEY)
 next_page_link(KEY)

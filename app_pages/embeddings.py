@@ -9,69 +9,27 @@ from components.figures.embeddings import axis_strip, projection_scatter, simila
 from components.figure_cache import cached_figure
 from components.figures.shared import heatmap, lines
 from components.i18n import option_labels, t
-from components.layout import next_page_link, page_header, what_to_notice
+from components.layout import next_page_link, page_header, section_header, what_to_notice
+from components.loaders import load_bert_encoder, load_minilm_table_space, load_word2vec
 from components.settings import current_seed
-from components.text import capped_text, chart_label, escape_markdown, unique_labels
-from models.text.embedding_space import (
-    analogy, attribute_axis, nearest_neighbours, nearest_neighbours_of_many, pca, sentence_vectors,
-    static_word_similarity, table_space, tokenize_words,
+from components.text import capped_text, chart_label, escape_markdown, numbered_labels
+from components.widgets import progress_bar
+from models.labs.embeddings import (
+    AXES, BANK_SENTENCES, DEFAULT_SENTENCES, GROUPS, MAX_CONTEXT_TOKENS, MAX_WORDS, MEASURES, axis_points, lines_of,
+    quality_row,
 )
+from models.text.embedding_space import (attribute_axis, contextual_word_vectors, sentence_vectors,
+                                         static_word_similarity, tokenize_words)
 from models.text.word2vec import (
     ARCHITECTURES, Word2VecParams, cached_on_disk, cached_quality_scores, train_word2vec, within_budget,
 )
 
 KEY = "embeddings"
 SPACES = ("word2vec", "minilm")
-GROUPS = {
-    "animals": "dog horse cow lion bird fish sheep wolf bear elephant",
-    "countries": "france germany china japan india russia italy spain egypt canada",
-    "numbers": "one two three four five six seven eight nine ten",
-    "royalty": "king queen prince princess emperor kingdom crown royal duke monarch",
-    "fruit": "apple orange banana grape lemon fruit wine sugar coffee tea",
-}
-AXES = {  # preset: (left pole, right pole, words to place)
-    "animal_fruit": ("dog horse cow lion sheep", "apple orange banana grape fruit", "wolf bear pig wine coffee rice"),
-    "small_big": ("small tiny little", "big large huge", "mouse ant village elephant whale city"),
-    "man_woman": ("man he his boy father", "woman she her girl mother", "king queen prince princess actor actress"),
-}
-DEFAULT_SENTENCES = ("The dog chased the horse across the field.\nA wolf attacked the sheep near the farm.\n"
-                     "Stock markets fell sharply today.\nShares dropped on the exchange.")
-BANK_SENTENCES = ("We walked along the bank of the river.\nThe boat drifted toward the muddy bank.\n"
-                  "Fish hid near the grassy bank of the stream.\nShe deposited her money at the bank.\n"
-                  "The bank raised its interest rates.\nHe asked the bank for a loan.")
-MAX_WORDS = 20
-MAX_SENTENCES = 8
-MAX_CONTEXT_TOKENS = 64
-MAP_NEIGHBOURS_OF = 60  # the map adds neighbours of its first 60 words
-
-
-@st.cache_resource(max_entries=6, show_spinner=False)
-def word2vec_model(params: tuple):
-    trained = train_word2vec(Word2VecParams(*params))
-    trained.space.unit  # noqa: B018 - normalised once here and kept with the cached model
-    return trained
-
-
-@st.cache_resource(show_spinner=False)
-def minilm_space():
-    """Whole-word space of MiniLM's token-embedding table, read from its files (no transformers)."""
-    from models.pretrained.minilm import read_embedding_table, read_vocab
-
-    space = table_space(read_embedding_table(), {piece: i for i, piece in enumerate(read_vocab())}, name="minilm")
-    space.unit  # noqa: B018 - normalised once here and kept with the cached space
-    return space
-
-
-@st.cache_resource(show_spinner=False)
-def minilm_encoder():
-    """MiniLM's encoder for the contextual section (plain torch over the bundled weights)."""
-    from models.pretrained.minilm import load_bert_encoder
-
-    return load_bert_encoder()
 
 
 def space_for(name: str, params: tuple):
-    return word2vec_model(params).space if name == "word2vec" else minilm_space()
+    return load_word2vec(params).space if name == "word2vec" else load_minilm_table_space()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -80,47 +38,27 @@ def scores(name: str, params: tuple):
     return cached_quality_scores(space_for(name, params), key)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def projection(name: str, params: tuple, groups: tuple, own_words: tuple, neighbours: int, dims: int):
-    space = space_for(name, params)
-    words, group_of, missing = [], [], []
-    for group, text in enumerate([GROUPS[g] for g in groups] + [" ".join(own_words)]):
-        known, unknown = space.split_known(text.split())
-        missing += unknown
-        for word in known:
-            if word not in words:
-                words.append(word)
-                group_of.append(group)
-    for found in nearest_neighbours_of_many(space, words[:MAP_NEIGHBOURS_OF], neighbours):
-        for near, _ in found:
-            if near not in words:
-                words.append(near)
-                group_of.append(len(groups) + 1)
-    result = pca(space.vectors[[space.index[w] for w in words]], dims) if words else None
-    return words, group_of, result, missing
+@st.cache_data(max_entries=192, show_spinner=False)
+def on_space(measure: str, name: str, params: tuple, *args):
+    """``MEASURES[measure](space, *args)`` on the chosen space: the map, neighbours, analogies."""
+    return MEASURES[measure](space_for(name, params), *args)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def sentence_states(sentence: str):
     """MiniLM's token spans and hidden states for one sentence: editing one line reruns only that line."""
-    return minilm_encoder().offsets_and_states(sentence, max_tokens=MAX_CONTEXT_TOKENS)
+    return load_bert_encoder().offsets_and_states(sentence, max_tokens=MAX_CONTEXT_TOKENS)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def contextual(sentences: tuple, word: str):
-    from models.text.embedding_space import contextual_word_vectors
-
     return contextual_word_vectors(sentence_states, list(sentences), word)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def neighbours_of(name: str, params: tuple, word: str, k: int):
-    return nearest_neighbours(space_for(name, params), word, k)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def analogies(name: str, params: tuple, a: str, b: str, c: str):
-    return analogy(space_for(name, params), a, b, c, k=8)
+def similarity_map(values, labels, title):
+    """Cosine similarity between sentences S1, S2, ... on a fixed 0..1 scale."""
+    return cached_figure(heatmap, values=values, x_labels=[f"S{i + 1}" for i in range(len(labels))], y_labels=labels,
+                         zmin=0, zmax=1, colorscale="Viridis", title=title, hover_name=t(f"{KEY}.cosine"))
 
 
 def quoted(words) -> str:
@@ -128,8 +66,7 @@ def quoted(words) -> str:
 
 
 def training():
-    st.subheader(t(f"{KEY}.train_title"))
-    st.markdown(t(f"{KEY}.train_explain"))
+    section_header(KEY, "train")
     with st.form(f"{KEY}_train_form"):
         size, window, architecture, epochs, min_count = st.columns(5)
         vector_size = size.select_slider(t(f"{KEY}.vector_size"), [25, 50, 100, 200, 300], 100, key=f"{KEY}_vector_size")
@@ -148,10 +85,9 @@ def training():
             st.session_state[f"{KEY}_params"] = astuple(allowed)
     params = st.session_state.setdefault(f"{KEY}_params", astuple(Word2VecParams(seed=current_seed())))
     if not cached_on_disk(Word2VecParams(*params)):
-        bar = st.progress(0.0, text=t(f"{KEY}.training"))
-        train_word2vec(Word2VecParams(*params), progress=lambda f: bar.progress(min(f, 1.0), text=t(f"{KEY}.training")))
-        bar.empty()
-    model = word2vec_model(params)
+        with progress_bar(t(f"{KEY}.training")) as bar:
+            train_word2vec(Word2VecParams(*params), progress=lambda f: bar.progress(min(f, 1.0), text=t(f"{KEY}.training")))
+    model = load_word2vec(params)
     p = model.params
     st.caption(t(f"{KEY}.trained_facts", words=len(model.space.words), corpus=model.corpus_words,
                  seconds=model.train_seconds, architecture=t(f"{KEY}.architecture_{p.architecture}"),
@@ -160,29 +96,17 @@ def training():
 
 
 def quality_table(params):
-    st.subheader(t(f"{KEY}.scores_title"))
-    st.markdown(t(f"{KEY}.scores_explain"))
-    rows = []
-    for name in SPACES:
-        space, score = space_for(name, params), scores(name, params)
-        rows.append({
-            t(f"{KEY}.col_space"): t(f"{KEY}.space_{name}"),
-            t(f"{KEY}.col_vocabulary"): len(space.words),
-            t(f"{KEY}.col_dimensions"): space.dimension,
-            t(f"{KEY}.col_wordsim"): round(score.wordsim.spearman, 3),
-            t(f"{KEY}.col_wordsim_coverage"): f"{score.wordsim.coverage:.0%}",
-            t(f"{KEY}.col_simlex"): round(score.simlex.spearman, 3),
-            t(f"{KEY}.col_simlex_coverage"): f"{score.simlex.coverage:.0%}",
-            t(f"{KEY}.col_analogy"): f"{score.analogies.accuracy:.1%}",
-            t(f"{KEY}.col_analogy_coverage"): f"{score.analogies.coverage:.0%}",
-        })
+    section_header(KEY, "scores")
+    rows = [{t(f"{KEY}.col_space"): t(f"{KEY}.space_{name}"),
+             **{t(f"{KEY}.col_{column}"): value
+                for column, value in quality_row(space_for(name, params), scores(name, params)).items()}}
+            for name in SPACES]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{KEY}_scores_table")
 
 
 @st.fragment
 def projection_section(name, params):
-    st.subheader(t(f"{KEY}.projection_title"))
-    st.markdown(t(f"{KEY}.projection_explain"))
+    section_header(KEY, "projection")
     controls, chart = st.columns([1, 3])
     with controls:
         groups = st.multiselect(t(f"{KEY}.groups"), list(GROUPS), default=list(GROUPS), key=f"{KEY}_groups",
@@ -193,7 +117,7 @@ def projection_section(name, params):
         dims = st.radio(t(f"{KEY}.dimensions"), (2, 3), horizontal=True, key=f"{KEY}_dims",
                         format_func=option_labels(f"{KEY}.dims_"))
     own_words = tuple(dict.fromkeys(tokenize_words(own)))[:MAX_WORDS]
-    words, group_of, result, missing = projection(name, params, tuple(groups), own_words, neighbours, dims)
+    words, group_of, result, missing = on_space("map", name, params, tuple(groups), own_words, neighbours, dims)
     with chart:
         if missing:
             st.caption(t(f"{KEY}.missing_words", words=quoted(missing)))
@@ -208,9 +132,14 @@ def projection_section(name, params):
                         key=f"{KEY}_projection_chart")
 
 
-def first_word(label, default, key):
-    words = tokenize_words(capped_text(label, default, key, area=False, max_chars=100))
-    return words[0] if words else None
+def typed_words(column, label, default, key, max_chars=100):
+    """The words typed into a one-line box drawn in ``column``."""
+    with column:
+        return tokenize_words(capped_text(label, default, key, area=False, max_chars=max_chars))
+
+
+def first_word(column, label, default, key):
+    return (typed_words(column, label, default, key) or [None])[0]
 
 
 @st.fragment
@@ -219,9 +148,9 @@ def neighbours_section(name, params):
     left, right = st.columns(2)
     with left:
         st.subheader(t(f"{KEY}.neighbours_title"))
-        word = first_word(t(f"{KEY}.neighbour_word"), "france", f"{KEY}_neighbour_word")
+        word = first_word(left, t(f"{KEY}.neighbour_word"), "france", f"{KEY}_neighbour_word")
         k = st.slider(t(f"{KEY}.neighbour_count"), 3, 20, 8, key=f"{KEY}_neighbour_count")
-        found = neighbours_of(name, params, word, k) if word else []
+        found = on_space("neighbours", name, params, word, k) if word else []
         if word is None:
             st.info(t(f"{KEY}.no_word"))
         elif not found:
@@ -231,15 +160,9 @@ def neighbours_section(name, params):
                                           scores=[s for _, s in found], x_title=t(f"{KEY}.cosine")),
                             key=f"{KEY}_neighbours_chart")
     with right:
-        st.subheader(t(f"{KEY}.analogy_title"))
-        st.markdown(t(f"{KEY}.analogy_explain"))
-        a, b, c = st.columns(3)
-        with a:
-            first = first_word(t(f"{KEY}.analogy_a"), "king", f"{KEY}_analogy_a")
-        with b:
-            second = first_word(t(f"{KEY}.analogy_b"), "man", f"{KEY}_analogy_b")
-        with c:
-            third = first_word(t(f"{KEY}.analogy_c"), "woman", f"{KEY}_analogy_c")
+        section_header(KEY, "analogy")
+        first, second, third = [first_word(column, t(f"{KEY}.analogy_{key}"), default, f"{KEY}_analogy_{key}")
+                                for column, key, default in zip(st.columns(3), "abc", ("king", "man", "woman"))]
         if None in (first, second, third):
             st.info(t(f"{KEY}.no_word"))
             return
@@ -247,7 +170,7 @@ def neighbours_section(name, params):
         if missing:
             st.warning(t(f"{KEY}.out_of_vocabulary", word=quoted(missing)))
             return
-        answers = analogies(name, params, first, second, third)
+        answers = on_space("analogy", name, params, first, second, third)
         st.plotly_chart(cached_figure(similarity_bars, words=[chart_label(w) for w, _ in answers],
                                       scores=[s for _, s in answers], x_title=t(f"{KEY}.cosine"), colour="#2a9d8f"),
                         key=f"{KEY}_analogy_chart")
@@ -261,30 +184,23 @@ def set_axis_preset():
 
 @st.fragment
 def axis_section(name, params):
-    st.subheader(t(f"{KEY}.axis_title"))
-    st.markdown(t(f"{KEY}.axis_explain"))
+    section_header(KEY, "axis")
     preset = st.selectbox(t(f"{KEY}.axis_preset"), list(AXES), key=f"{KEY}_axis_preset", on_change=set_axis_preset,
                           format_func=option_labels(f"{KEY}.axis_"))
     left_words, right_words, words = AXES[preset]
-    columns = st.columns(3)
-    with columns[0]:
-        left = tokenize_words(capped_text(t(f"{KEY}.axis_left"), left_words, f"{KEY}_axis_left", area=False, max_chars=300))
-    with columns[1]:
-        right = tokenize_words(capped_text(t(f"{KEY}.axis_right"), right_words, f"{KEY}_axis_right", area=False, max_chars=300))
-    with columns[2]:
-        placed = tokenize_words(capped_text(t(f"{KEY}.axis_words"), words, f"{KEY}_axis_words", area=False, max_chars=300))
-    left, right, placed = left[:MAX_WORDS], right[:MAX_WORDS], placed[:MAX_WORDS]
+    left, right, placed = [typed_words(column, t(f"{KEY}.axis_{key}"), default, f"{KEY}_axis_{key}", 300)[:MAX_WORDS]
+                           for column, key, default in zip(st.columns(3), ("left", "right", "words"),
+                                                           (left_words, right_words, words))]
     result = attribute_axis(space_for(name, params), left, right, placed)
     if result is None:
         st.info(t(f"{KEY}.axis_no_pole"))
         return
     if result.missing:
         st.caption(t(f"{KEY}.missing_words", words=quoted(result.missing)))
-    labels = [chart_label(w) for w in result.left_used + result.right_used + result.words]
-    kinds = [0] * len(result.left_used) + [1] * len(result.right_used) + [2] * len(result.words)
-    kind_names = [t(f"{KEY}.axis_left_row"), t(f"{KEY}.axis_right_row"), t(f"{KEY}.axis_words_row")]
-    positions = [*result.left_positions, *result.right_positions, *result.positions]
-    st.plotly_chart(cached_figure(axis_strip, positions=positions, labels=labels, kinds=kinds, kind_names=kind_names,
+    shown, kinds, positions = axis_points(result)
+    kind_names = [t(f"{KEY}.axis_{row}_row") for row in ("left", "right", "words")]
+    st.plotly_chart(cached_figure(axis_strip, positions=positions, labels=[chart_label(w) for w in shown], kinds=kinds,
+                                  kind_names=kind_names,
                                   left_name=chart_label(" ".join(result.left_used), 40, show_whitespace=False),
                                   right_name=chart_label(" ".join(result.right_used), 40, show_whitespace=False),
                                   x_title=t(f"{KEY}.axis_position")), key=f"{KEY}_axis_chart")
@@ -292,10 +208,9 @@ def axis_section(name, params):
 
 @st.fragment
 def sentences_section(name, params):
-    st.subheader(t(f"{KEY}.sentences_title"))
-    st.markdown(t(f"{KEY}.sentences_explain"))
+    section_header(KEY, "sentences")
     text = capped_text(t(f"{KEY}.sentences_label"), DEFAULT_SENTENCES, f"{KEY}_sentences", max_chars=2000)
-    sentences = [line.strip() for line in text.splitlines() if line.strip()][:MAX_SENTENCES]
+    sentences = lines_of(text)
     if not sentences:
         st.info(t("common.empty_text"))
         return
@@ -305,22 +220,19 @@ def sentences_section(name, params):
             st.caption(t(f"{KEY}.sentence_no_known", n=number))
         elif missing:
             st.caption(t(f"{KEY}.sentence_missing", n=number, words=quoted(missing[:12])))
-    labels = unique_labels([f"S{i + 1}: {chart_label(s, 26, show_whitespace=False)}" for i, s in enumerate(sentences)])
-    short = [f"S{i + 1}" for i in range(len(sentences))]
+    labels, short = numbered_labels(sentences, 26), [f"S{i + 1}" for i in range(len(sentences))]
     st.plotly_chart(cached_figure(heatmap, values=result.similarity, x_labels=short, y_labels=labels,
                                   colorscale="Viridis", hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_sentences_chart")
 
 
 @st.fragment
 def context_section(params):
-    st.subheader(t(f"{KEY}.context_title"))
-    st.markdown(t(f"{KEY}.context_explain"))
+    section_header(KEY, "context")
     text_column, word_column = st.columns([3, 1])
     with text_column:
         text = capped_text(t(f"{KEY}.context_sentences"), BANK_SENTENCES, f"{KEY}_context_sentences", max_chars=2000)
-    with word_column:
-        word = first_word(t(f"{KEY}.context_word"), "bank", f"{KEY}_context_word")
-    sentences = tuple(line.strip() for line in text.splitlines() if line.strip())[:MAX_SENTENCES]
+    word = first_word(word_column, t(f"{KEY}.context_word"), "bank", f"{KEY}_context_word")
+    sentences = tuple(lines_of(text))
     if word is None:
         st.info(t(f"{KEY}.no_word"))
         return
@@ -332,22 +244,16 @@ def context_section(params):
         st.caption(t(f"{KEY}.context_skipped", n=len(result.skipped), word=escape_markdown(word)))
     layers = result.similarity.shape[0] - 1
     layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_layer", help=t(f"{KEY}.layer_help"))
-    labels = unique_labels([f"S{i + 1}: {chart_label(s, 22, show_whitespace=False)}" for i, s in enumerate(result.sentences)])
-    short = [f"S{i + 1}" for i in range(len(result.sentences))]
+    labels = numbered_labels(result.sentences, 22)
     static, contextual_column = st.columns(2)
-    with static:
-        matrix = static_word_similarity(space_for("word2vec", params), list(result.sentences), word)
-        if matrix is None:
-            st.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
-        else:
-            st.plotly_chart(cached_figure(heatmap, values=matrix, x_labels=short, y_labels=labels, zmin=0, zmax=1,
-                                          colorscale="Viridis", title=t(f"{KEY}.context_static_title"),
-                                          hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_static_chart")
-    with contextual_column:
-        st.plotly_chart(cached_figure(heatmap, values=result.similarity[layer], x_labels=short, y_labels=labels,
-                                      zmin=0, zmax=1, colorscale="Viridis",
-                                      title=t(f"{KEY}.context_layer_title", layer=layer),
-                                      hover_name=t(f"{KEY}.cosine")), key=f"{KEY}_contextual_chart")
+    matrix = static_word_similarity(space_for("word2vec", params), list(result.sentences), word)
+    if matrix is None:
+        static.warning(t(f"{KEY}.out_of_vocabulary", word=escape_markdown(word)))
+    else:
+        static.plotly_chart(similarity_map(matrix, labels, t(f"{KEY}.context_static_title")), key=f"{KEY}_static_chart")
+    contextual_column.plotly_chart(similarity_map(result.similarity[layer], labels,
+                                                  t(f"{KEY}.context_layer_title", layer=layer)),
+                                   key=f"{KEY}_contextual_chart")
     series = {t(f"{KEY}.context_mean"): result.mean_by_layer, t(f"{KEY}.context_lowest"): result.lowest_by_layer}
     st.plotly_chart(cached_figure(lines, x=list(range(layers + 1)), series=series, x_title=t(f"{KEY}.layer"),
                                   y_title=t(f"{KEY}.cosine"), height=280), key=f"{KEY}_context_lines")

@@ -7,8 +7,12 @@ from components.busy import heavy_run
 from components.i18n import option_labels, t
 from components.figures.kv_cache import cache_bytes_line, timing_lines, variant_bars
 from components.layout import next_page_link, page_header, what_to_notice
+from components.loaders import load_random_gpt, load_tiny_gpt, load_tiny_gpt_tokenizer
 from components.settings import current_device, follow_sidebar
 from components.text import capped_text, escape_markdown
+from components.units import count_text, gib, kib, kib_text, millions
+from components.widgets import progress_bar, run_button
+from components.figure_cache import cached_figure
 from models.core.device import available_devices
 from components.numbers import format_bytes
 from models.core.params import PRESETS, count_parameters, parameter_change, shape_of
@@ -19,8 +23,8 @@ from models.labs.kv_cache import (
     compare_generation,
     large_config,
     max_new_tokens,
+    parameter_count,
     preset_variants,
-    random_model,
 )
 
 KEY = "kv_cache"
@@ -29,29 +33,6 @@ MODELS = ("2024", "2017", "large")
 CONTEXTS = (512, 1024, 2048, 4096, 8192, 32768, 131072)
 VARIANTS = ("mha", "gqa", "mqa")
 RESULT = f"{KEY}_result"
-GIB = 2**30
-
-
-def bundled_on(style: str, device: str):
-    from components.loaders import load_tiny_gpt
-
-    return load_tiny_gpt(style, device).model
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def large_on(layers: int, width: int, device: str):
-    return random_model(large_config(layers, width), seed=0, device=device)
-
-
-def parameters(config) -> int:
-    return count_parameters(shape_of(config))["total"]
-
-
-@st.cache_resource(show_spinner=False)
-def tokenizer():
-    from models.pretrained.tiny_gpt import load_tokenizer
-
-    return load_tokenizer()
 
 
 def choose_model(device: str):
@@ -59,17 +40,17 @@ def choose_model(device: str):
     choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
                       format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
     if choice != "large":
-        config = bundled_on(choice, device).config
+        config = load_tiny_gpt(choice, device).model.config
         st.caption(t(f"{KEY}.tiny_caption", layers=config.n_layer, width=config.n_embd, heads=config.n_head,
-                     kv_heads=config.n_kv_head, context=config.block_size, params=parameters(config) / 1e6))
-        return config, lambda: bundled_on(choice, device), (choice,)
+                     kv_heads=config.n_kv_head, context=config.block_size, params=millions(parameter_count(config))))
+        return config, lambda: load_tiny_gpt(choice, device).model, (choice,)
     left, right = st.columns(2)
     layers = left.select_slider(t(f"{KEY}.layers"), LARGE_LAYERS, value=12, key=f"{KEY}_layers")
     width = right.select_slider(t(f"{KEY}.width"), LARGE_WIDTHS, value=768, key=f"{KEY}_width")
     config = large_config(layers, width)
     st.caption(t(f"{KEY}.large_caption", layers=layers, width=width, heads=config.n_head, vocab=config.vocab_size,
-                 params=parameters(config) / 1e6))
-    return config, lambda: large_on(layers, width, device), (choice, layers, width)
+                 params=millions(parameter_count(config))))
+    return config, lambda: load_random_gpt(layers, width, device), (choice, layers, width)
 
 
 def run_controls():
@@ -86,7 +67,7 @@ def run_controls():
         text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000)
         asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 128, key=f"{KEY}_new_tokens",
                           help=t(f"{KEY}.new_tokens_help"))
-    ids = tokenizer().encode(text).ids if text.strip() else []
+    ids = load_tiny_gpt_tokenizer().encode(text).ids if text.strip() else []
     if not ids:
         st.info(t(f"{KEY}.prompt_empty"))
         return None
@@ -106,11 +87,8 @@ def describe(request) -> str:
     return t(f"{KEY}.result_settings", model=name, tokens=new_tokens, prompt=len(ids), device=device)
 
 
-def run(get_model, model_id, ids, new_tokens, device):
-    request = (model_id, tuple(ids), new_tokens, device)
-    if st.button(t(f"{KEY}.run_button"), key=f"{KEY}_run", type="primary", icon=":material/timer:"):
-        bar = st.progress(0.0, text=t(f"{KEY}.progress", done=0, total=2 * new_tokens))
-
+def measure(get_model, ids, new_tokens) -> dict:
+    with progress_bar(t(f"{KEY}.progress", done=0, total=2 * new_tokens)) as bar:
         def progress(done, total):
             if done == total or done % 4 == 0:
                 bar.progress(done / total, text=t(f"{KEY}.progress", done=done, total=total))
@@ -118,21 +96,18 @@ def run(get_model, model_id, ids, new_tokens, device):
         model = get_model()
         with heavy_run():  # explicit runs take turns: one per two cores, the others see a queued note
             result = compare_generation(model, ids, new_tokens, progress)
-        bar.empty()
-        st.session_state[RESULT] = {"request": request, "result": result,
-                                    "decodable": model.config.vocab_size == tokenizer().get_vocab_size()}
-    stored = st.session_state.get(RESULT)
+    return {"result": result, "decodable": model.config.vocab_size == load_tiny_gpt_tokenizer().get_vocab_size()}
+
+
+def run(get_model, model_id, ids, new_tokens, device):
+    stored = run_button(t(f"{KEY}.run_button"), f"{KEY}_run", RESULT, (model_id, tuple(ids), new_tokens, device),
+                        lambda: measure(get_model, ids, new_tokens), type="primary", icon=":material/timer:")
     if stored is None:
         st.info(t(f"{KEY}.press_run"))
         return
-    if stored["request"] != request:
+    if stored["stale"]:
         st.warning(t(f"{KEY}.stale_result", settings=describe(stored["request"])))
     show_result(stored)
-
-
-def show_output(title, tokens, decodable):
-    st.markdown(f"**{title}**")
-    st.markdown(escape_markdown(tokenizer().decode(tokens)) if decodable else f"`{' '.join(map(str, tokens))}`")
 
 
 def show_result(stored):
@@ -142,22 +117,22 @@ def show_result(stored):
     metrics[0].metric(t(f"{KEY}.metric_speedup"), t(f"{KEY}.metric_speedup_value", x=result.speedup))
     metrics[1].metric(t(f"{KEY}.metric_with"), t(f"{KEY}.seconds_value", s=result.total_with))
     metrics[2].metric(t(f"{KEY}.metric_without"), t(f"{KEY}.seconds_value", s=result.total_without))
-    metrics[3].metric(t(f"{KEY}.metric_cache"), f"{result.with_cache.cache_bytes[-1] / 1024:,.1f} KiB",
+    metrics[3].metric(t(f"{KEY}.metric_cache"), kib_text(result.with_cache.cache_bytes[-1]),
                       help=t(f"{KEY}.metric_cache_help"))
     names = dict(with_name=t(f"{KEY}.with_name"), without_name=t(f"{KEY}.without_name"),
                  x_title=t(f"{KEY}.position_axis"))
     left, right = st.columns(2)
-    left.plotly_chart(timing_lines(result.positions, result.with_cache.seconds, result.without_cache.seconds,
-                                   title=t(f"{KEY}.latency_title"), y_title=t(f"{KEY}.latency_axis"), **names),
-                      key=f"{KEY}_latency_chart")
-    right.plotly_chart(timing_lines(result.positions, result.cumulative_with, result.cumulative_without,
-                                    title=t(f"{KEY}.cumulative_title"), y_title=t(f"{KEY}.cumulative_axis"), **names),
-                       key=f"{KEY}_cumulative_chart")
+    for column, name, with_cache, without_cache in (
+            (left, "latency", result.with_cache.seconds, result.without_cache.seconds),
+            (right, "cumulative", result.cumulative_with, result.cumulative_without)):
+        column.plotly_chart(cached_figure(timing_lines, result.positions, with_cache, without_cache,
+                                          title=t(f"{KEY}.{name}_title"), y_title=t(f"{KEY}.{name}_axis"), **names),
+                            key=f"{KEY}_{name}_chart")
     st.caption(t(f"{KEY}.first_token_note"))
     chart_column, output_column = st.columns(2)
-    chart_column.plotly_chart(cache_bytes_line(result.positions, result.with_cache.cache_bytes,
-                                               title=t(f"{KEY}.cache_title"), x_title=t(f"{KEY}.position_axis"),
-                                               y_title=t(f"{KEY}.cache_axis")), key=f"{KEY}_cache_chart")
+    chart_column.plotly_chart(cached_figure(cache_bytes_line, result.positions, result.with_cache.cache_bytes,
+                                            title=t(f"{KEY}.cache_title"), x_title=t(f"{KEY}.position_axis"),
+                                            y_title=t(f"{KEY}.cache_axis")), key=f"{KEY}_cache_chart")
     chart_column.caption(t(f"{KEY}.bytes_per_token", bytes=result.bytes_per_token))
     with output_column:
         show_outputs(result, stored["decodable"])
@@ -171,7 +146,9 @@ def show_outputs(result, decodable):
     for title, tokens in ((t(f"{KEY}.output_with"), result.with_cache.tokens),
                           (t(f"{KEY}.output_without"), result.without_cache.tokens)):
         with st.container(border=True):
-            show_output(title, tokens, decodable)
+            st.markdown(f"**{title}**")
+            st.markdown(escape_markdown(load_tiny_gpt_tokenizer().decode(tokens)) if decodable
+                        else f"`{' '.join(map(str, tokens))}`")
 
 
 @st.fragment
@@ -181,24 +158,25 @@ def variants_section():
     st.markdown(t(f"{KEY}.variants_explain", mha_change=f"{parameter_change(llama, llama.n_head):+.1%}"))
     context_column, dtype_column, scale_column = st.columns([3, 2, 1])
     context = context_column.select_slider(t(f"{KEY}.context_label"), CONTEXTS, value=8192, key=f"{KEY}_context",
-                                           format_func=lambda n: f"{n:,}")
+                                           format_func=count_text)
     dtype = dtype_column.selectbox(t(f"{KEY}.dtype_label"), tuple(BYTES_PER_VALUE), index=1, key=f"{KEY}_dtype",
                                    format_func=option_labels(f"{KEY}.dtype_"))
     log_y = scale_column.toggle(t(f"{KEY}.log_scale"), value=True, key=f"{KEY}_log")
     rows = preset_variants(context, BYTES_PER_VALUE[dtype])
     models = list(dict.fromkeys(row.model for row in rows))
-    series = {t(f"{KEY}.variant_{v}"): [row.bytes_for_context / GIB for row in rows if row.variant == v]
+    series = {t(f"{KEY}.variant_{v}"): [gib(row.bytes_for_context) for row in rows if row.variant == v]
               for v in VARIANTS}
     chart_column, table_column = st.columns([1, 1])
-    chart_column.plotly_chart(variant_bars(models, series, title=t(f"{KEY}.variants_chart_title", context=context),
-                                           y_title=t(f"{KEY}.gib_axis"), log_y=log_y, value_format=",.3f"),
+    chart_column.plotly_chart(cached_figure(variant_bars, models, series,
+                                            title=t(f"{KEY}.variants_chart_title", context=context),
+                                            y_title=t(f"{KEY}.gib_axis"), log_y=log_y, value_format=",.3f"),
                               key=f"{KEY}_variants_chart")
     table = pd.DataFrame({
         t(f"{KEY}.col_model"): [row.model for row in rows],
         t(f"{KEY}.col_variant"): [("● " if row.published else "") + row.variant.upper() for row in rows],
         t(f"{KEY}.col_kv_heads"): [row.n_kv_head for row in rows],
-        t(f"{KEY}.col_per_token"): [row.bytes_per_token / 1024 for row in rows],
-        t(f"{KEY}.col_context"): [row.bytes_for_context / GIB for row in rows],
+        t(f"{KEY}.col_per_token"): [kib(row.bytes_per_token) for row in rows],
+        t(f"{KEY}.col_context"): [gib(row.bytes_for_context) for row in rows],
     })
     table_column.dataframe(table, hide_index=True, height=460, key=f"{KEY}_variants_table",
                            column_config={t(f"{KEY}.col_per_token"): st.column_config.NumberColumn(format="%.1f"),

@@ -4,12 +4,16 @@ import pandas as pd
 import streamlit as st
 
 from components.chips import token_chips
+from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
-from components.figures.qkv import delta_bars, mask_matrix, weight_matrix
+from components.loaders import load_tiny_gpt
+from components.figures.masking import delta_bars, mask_matrix
+from components.figures.shared import weight_matrix
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
-from models.labs.masking import MAX_TOKENS, compare_masks, edit_proof, padding_batch, replace_token
-from models.labs.qkv import default_token
+from components.widgets import cut_tokens, keep_selection
+from models.labs.masking import MAX_TOKENS, compare_masks, edit_proof, padding_batch, replace_word
+from models.pretrained.tokens import default_token
 
 KEY = "masking"
 STYLES = ("2017", "2024")
@@ -19,38 +23,24 @@ DEFAULT_PAIR = ("The dog chased the cat.", "It was hungry.")
 MAX_PAIR_TOKENS = 16
 PAD_LABEL = "[PAD]"
 HIDDEN, SEEN, CHANGED = 6, 0, 2  # chip colours: gray, blue, orange
-
-
-def tiny_gpt(style):
-    from components.loaders import load_tiny_gpt
-
-    return load_tiny_gpt(style)
+CUT = f"{KEY}.too_many_tokens"  # the message when a text has more tokens than a section reads
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def comparison(style: str, ids: tuple[int, ...]):
-    return compare_masks(tiny_gpt(style).model, list(ids))
+    return compare_masks(load_tiny_gpt(style).model, list(ids))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def proof(style: str, ids: tuple[int, ...], edited: tuple[int, ...]):
-    bundle = tiny_gpt(style)
+    bundle = load_tiny_gpt(style)
     return edit_proof(bundle.model, list(ids), list(edited), bundle.end_of_text_id)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def batch(style: str, first: tuple[int, ...], second: tuple[int, ...], causal: bool):
-    bundle = tiny_gpt(style)
+    bundle = load_tiny_gpt(style)
     return padding_batch(bundle.model, list(first), list(second), bundle.end_of_text_id, causal=causal)
-
-
-def encode(bundle, text, limit):
-    """Token ids and readable texts, cut at ``limit`` with a message."""
-    ids = bundle.encode(text)
-    if len(ids) > limit:
-        st.warning(t(f"{KEY}.too_many_tokens", n=limit, total=len(ids)))
-        ids = ids[:limit]
-    return ids, bundle.token_strings(ids)
 
 
 def labels_for(tokens):
@@ -80,10 +70,10 @@ def both_ways(style, ids, tokens):
                                               (result.full_weights, result.causal_weights)):
         with column, st.container(border=True):
             st.markdown(f"**{t(f'{KEY}.mode_{mode}')}**")
-            st.plotly_chart(mask_matrix(allowed, labels, labels, title=t(f"{KEY}.mask_title"),
-                                        hover_name=t(f"{KEY}.may_attend"), height=height, **axes),
+            st.plotly_chart(cached_figure(mask_matrix, allowed, labels, labels, title=t(f"{KEY}.mask_title"),
+                                          hover_name=t(f"{KEY}.may_attend"), height=height, **axes),
                             key=f"{KEY}_{mode}_mask_chart")
-            st.plotly_chart(weight_matrix(weights[layer, head], labels, labels,
+            st.plotly_chart(cached_figure(weight_matrix, weights[layer, head], labels, labels,
                                           title=t(f"{KEY}.weights_title", layer=layer + 1, head=head + 1),
                                           hover_name=t(f"{KEY}.weight"), height=height, **axes),
                             key=f"{KEY}_{mode}_weights_chart")
@@ -95,18 +85,14 @@ def both_ways(style, ids, tokens):
 def the_proof(style, bundle, ids, tokens):
     st.subheader(t(f"{KEY}.proof_title"))
     st.markdown(t(f"{KEY}.proof_explain"))
-    key = f"{KEY}_edit_position"
-    if st.session_state.get(f"{key}_for") != tuple(ids) or st.session_state.get(key) not in range(len(ids)):
-        st.session_state[f"{key}_for"] = tuple(ids)
-        st.session_state[key] = min(default_token(tokens) + 1, len(ids) - 1)
+    keep_selection(f"{KEY}_edit_position", tuple(ids), min(default_token(tokens) + 1, len(ids) - 1))
     position_column, word_column = st.columns(2)
-    position = position_column.selectbox(t(f"{KEY}.edit_position"), range(len(ids)), key=key,
+    position = position_column.selectbox(t(f"{KEY}.edit_position"), range(len(ids)), key=f"{KEY}_edit_position",
                                          format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")
     with word_column:
         word = capped_text(t(f"{KEY}.replacement"), DEFAULT_REPLACEMENT, f"{KEY}_replacement", area=False,
                            max_chars=40, help=t(f"{KEY}.replacement_help"))
-    spaced = tokens[position].startswith(" ") and not word.startswith(" ")
-    edited = replace_token(ids, position, bundle.encode(" " + word if spaced and word else word))
+    edited = replace_word(ids, tokens, position, word, bundle.encode)
     result = proof(style, tuple(ids), tuple(edited))
     changed = result.first_changed
     colours = [CHANGED if changed is not None and i >= changed else HIDDEN for i in range(len(edited))]
@@ -116,10 +102,10 @@ def the_proof(style, bundle, ids, tokens):
         st.info(t(f"{KEY}.no_change"))
         return
     labels = labels_for(tokens[: result.compared])
-    st.plotly_chart(delta_bars(labels, {t(f"{KEY}.series_causal"): result.causal_delta,
-                                        t(f"{KEY}.series_full"): result.full_delta},
-                               title=t(f"{KEY}.delta_title"), y_title=t(f"{KEY}.delta_axis"),
-                               first_changed=changed, changed_text=t(f"{KEY}.edit_marker")),
+    st.plotly_chart(cached_figure(delta_bars, labels, {t(f"{KEY}.series_causal"): result.causal_delta,
+                                                       t(f"{KEY}.series_full"): result.full_delta},
+                                  title=t(f"{KEY}.delta_title"), y_title=t(f"{KEY}.delta_axis"),
+                                  first_changed=changed, changed_text=t(f"{KEY}.edit_marker")),
                     key=f"{KEY}_delta_chart")
     if result.before_edit == 0:
         st.info(t(f"{KEY}.nothing_before"))
@@ -141,11 +127,8 @@ def the_proof(style, bundle, ids, tokens):
 def reader_and_writer(ids, tokens):
     st.subheader(t(f"{KEY}.families_title"))
     st.markdown(t(f"{KEY}.families_explain"))
-    key = f"{KEY}_query"
-    if st.session_state.get(f"{key}_for") != tuple(ids) or st.session_state.get(key) not in range(len(ids)):
-        st.session_state[f"{key}_for"] = tuple(ids)
-        st.session_state[key] = default_token(tokens)
-    query = st.selectbox(t(f"{KEY}.query_pick"), range(len(ids)), key=key,
+    keep_selection(f"{KEY}_query", tuple(ids), default_token(tokens))
+    query = st.selectbox(t(f"{KEY}.query_pick"), range(len(ids)), key=f"{KEY}_query",
                          format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")
     reader, writer = st.columns(2)
     with reader, st.container(border=True):
@@ -162,17 +145,14 @@ def reader_and_writer(ids, tokens):
 def padding_section(style, bundle):
     st.subheader(t(f"{KEY}.padding_title"))
     st.markdown(t(f"{KEY}.padding_explain"))
-    first_column, second_column, option_column = st.columns([2, 2, 1])
-    with first_column:
-        first_text = capped_text(t(f"{KEY}.first_sentence"), DEFAULT_PAIR[0], f"{KEY}_first", area=False,
-                                 max_chars=200)
-        first, first_tokens = encode(bundle, first_text, MAX_PAIR_TOKENS)
-    with second_column:
-        second_text = capped_text(t(f"{KEY}.second_sentence"), DEFAULT_PAIR[1], f"{KEY}_second", area=False,
-                                  max_chars=200)
-        second, second_tokens = encode(bundle, second_text, MAX_PAIR_TOKENS)
-    with option_column:
-        causal = st.checkbox(t(f"{KEY}.padding_causal"), value=False, key=f"{KEY}_padding_causal")
+    *text_columns, option_column = st.columns([2, 2, 1])
+    pair = []
+    for column, name, default in zip(text_columns, ("first", "second"), DEFAULT_PAIR):
+        with column:
+            pair.append(cut_tokens(bundle, capped_text(t(f"{KEY}.{name}_sentence"), default, f"{KEY}_{name}", area=False,
+                                                   max_chars=200), MAX_PAIR_TOKENS, CUT))
+    (first, first_tokens), (second, second_tokens) = pair
+    causal = option_column.checkbox(t(f"{KEY}.padding_causal"), value=False, key=f"{KEY}_padding_causal")
     if not first or not second:
         st.info(t(f"{KEY}.padding_empty"))
         return
@@ -185,10 +165,11 @@ def padding_section(style, bundle):
         with column, st.container(border=True):
             st.markdown(t(f"{KEY}.row_title", n=row + 1, real=result.lengths[row],
                           pads=result.length - result.lengths[row]))
-            st.plotly_chart(mask_matrix(result.mask[row], padded, padded, title=t(f"{KEY}.padding_mask_title"),
-                                        hover_name=t(f"{KEY}.may_attend"), height=height, **axes),
+            st.plotly_chart(cached_figure(mask_matrix, result.mask[row], padded, padded,
+                                          title=t(f"{KEY}.padding_mask_title"), hover_name=t(f"{KEY}.may_attend"),
+                                          height=height, **axes),
                             key=f"{KEY}_padding_mask_{row}_chart")
-            st.plotly_chart(weight_matrix(result.weights[row, layer, head], padded, padded,
+            st.plotly_chart(cached_figure(weight_matrix, result.weights[row, layer, head], padded, padded,
                                           title=t(f"{KEY}.weights_title", layer=layer + 1, head=head + 1),
                                           hover_name=t(f"{KEY}.weight"), height=height, **axes),
                             key=f"{KEY}_padding_weights_{row}_chart")
@@ -200,12 +181,12 @@ style = st.radio(t(f"{KEY}.model"), STYLES, key=f"{KEY}_model", horizontal=True,
                  format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
 text = capped_text(t(f"{KEY}.sentence_label"), DEFAULT_SENTENCE, f"{KEY}_sentence", area=False, max_chars=500)
 try:
-    model_bundle = tiny_gpt(style)
+    model_bundle = load_tiny_gpt(style)
 except FileNotFoundError:
     model_bundle = None
     st.error(t(f"{KEY}.model_missing"))
 if model_bundle is not None:
-    sentence_ids, sentence_tokens = encode(model_bundle, text, MAX_TOKENS)
+    sentence_ids, sentence_tokens = cut_tokens(model_bundle, text, MAX_TOKENS, CUT)
     if not sentence_ids:
         st.info(t(f"{KEY}.no_tokens"))
     else:

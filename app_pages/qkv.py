@@ -4,14 +4,16 @@ import streamlit as st
 
 from components.chips import token_chips
 from components.figures.qkv import (block_factor, grouped_bars, head_grid, score_and_weight_bars, side_by_side,
-                                    signed_matrix, weight_matrix)
+                                    signed_matrix)
+from components.figures.shared import weight_matrix
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_bert_encoder, load_tiny_gpt
 from components.settings import current_seed
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
 from models.labs import qkv as qkv_lab
-from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS, default_token
+from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS
+from models.pretrained.tokens import default_token
 
 KEY = "qkv"
 SOURCES = ("minilm", "random", "2017", "2024")

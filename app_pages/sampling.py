@@ -5,14 +5,16 @@ import streamlit as st
 from components.chips import token_chips
 from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
-from components.layout import next_page_link, page_header, what_to_notice
+from components.layout import next_page_link, page_header, section_header, what_to_notice
 from components.figures.sampling import cumulative_curve, distribution_bars, sample_histogram
 from components.settings import current_seed, follow_sidebar
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
+from components.units import count_text
+from components.widgets import metric_row
+from components.loaders import load_tiny_gpt
+from components.model_picker import user_model_picker
 from models.labs.sampling import (
-    HFCausalModel,
     Settings,
-    TinyGPTModel,
     check_combination,
     continuations,
     cumulative_mass,
@@ -21,8 +23,8 @@ from models.labs.sampling import (
     prompt_logits,
     sampling_view,
     top_tokens,
-    written_length,
 )
+from models.core.sampling import written_length
 
 KEY = "sampling"
 DEFAULT_PROMPT = "The history of"
@@ -33,30 +35,20 @@ DRAW_COUNTS = (10, 100, 1000, 10000, 100000)
 TEMPERATURES = (0.0, 0.3, 0.7, 1.0, 1.5, 2.0)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def bundled_model(style: str):
-    from components.loaders import load_tiny_gpt
-
-    bundle = load_tiny_gpt(style)
-    return TinyGPTModel(bundle.model, bundle.tokenizer, name=f"tiny-gpt-{style}")
-
-
 def user_model():
     """The person's own causal model from the shared picker; the tiny GPT until one is loaded."""
-    from components.model_picker import user_model_picker
-
     loaded = user_model_picker(KEY, kinds=("causal",))
     if loaded is None:
         st.info(t(f"{KEY}.user_model_needed"))
-        return bundled_model("2024")
-    return HFCausalModel(loaded.model, loaded.tokenizer, name=f"user:{loaded.spec}")
+        return load_tiny_gpt("2024")
+    return loaded
 
 
 def choose_model():
-    """The chosen model, wrapped for the sampling lab."""
+    """The chosen model (a ``models.pretrained.interface.LanguageModel``)."""
     choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
                       format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
-    return user_model() if choice == "user" else bundled_model(choice)
+    return user_model() if choice == "user" else load_tiny_gpt(choice)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -66,8 +58,7 @@ def cached_logits(model_name: str, text: str, _model):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_continuations(model_name: str, ids: tuple[int, ...], length: int, top_k, top_p, seed: int, _model):
-    """Every offered temperature at once, ``length`` tokens (see written_length): picking other
-    temperatures or a nearby length reuses this run instead of writing again."""
+    """Every temperature at once, ``length`` tokens (written_length): other picks reuse this run."""
     return continuations(_model, list(ids), list(TEMPERATURES), length, top_k, top_p, seed)
 
 
@@ -97,15 +88,14 @@ def knobs(vocab_size):
 
 def show_distribution(model, view):
     top = top_tokens(view, SHOWN_TOKENS)
-    first = st.columns(4)
-    first[0].metric(t(f"{KEY}.metric_kept"), t(f"{KEY}.metric_kept_value", n=top.kept_count, vocab=model.vocab_size),
-                    help=t(f"{KEY}.metric_kept_help"))
-    first[1].metric(t(f"{KEY}.metric_mass"), f"{view.kept_mass:.1%}", help=t(f"{KEY}.metric_mass_help"))
-    first[2].metric(t(f"{KEY}.metric_entropy_raw"), t(f"{KEY}.entropy_value", nats=view.raw_entropy),
-                    help=t(f"{KEY}.entropy_help"))
-    first[3].metric(t(f"{KEY}.metric_entropy_adjusted"), t(f"{KEY}.entropy_value", nats=view.adjusted_entropy),
-                    delta=f"{view.adjusted_entropy - view.raw_entropy:+.2f}", delta_color="off",
-                    help=t(f"{KEY}.entropy_help"))
+    metric_row((t(f"{KEY}.metric_kept"), t(f"{KEY}.metric_kept_value", n=top.kept_count, vocab=model.vocab_size),
+                {"help": t(f"{KEY}.metric_kept_help")}),
+               (t(f"{KEY}.metric_mass"), f"{view.kept_mass:.1%}", {"help": t(f"{KEY}.metric_mass_help")}),
+               (t(f"{KEY}.metric_entropy_raw"), t(f"{KEY}.entropy_value", nats=view.raw_entropy),
+                {"help": t(f"{KEY}.entropy_help")}),
+               (t(f"{KEY}.metric_entropy_adjusted"), t(f"{KEY}.entropy_value", nats=view.adjusted_entropy),
+                {"delta": f"{view.adjusted_entropy - view.raw_entropy:+.2f}", "delta_color": "off",
+                 "help": t(f"{KEY}.entropy_help")}))
     st.markdown(t(f"{KEY}.bars_explain"))
     bars_column, curve_column = st.columns([3, 2])
     with bars_column:
@@ -130,8 +120,7 @@ def show_distribution(model, view):
 
 @st.fragment
 def draws_section(model, view, greedy):
-    st.subheader(t(f"{KEY}.draws_title"))
-    st.markdown(t(f"{KEY}.draws_explain"))
+    section_header(KEY, "draws")
     n = st.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws")
     result = draw_samples(view, n, int(st.session_state[f"{KEY}_seed"]), SHOWN_TOKENS)
     chart_column, metric_column = st.columns([4, 1])
@@ -140,7 +129,7 @@ def draws_section(model, view, greedy):
         title=t(f"{KEY}.histogram_title", n=n),
         sampled_name=t(f"{KEY}.sampled_name"), exact_name=t(f"{KEY}.exact_name"), y_title=t(f"{KEY}.share_axis"),
     ), key=f"{KEY}_histogram_chart")
-    metric_column.metric(t(f"{KEY}.metric_distinct"), f"{result.distinct:,}")
+    metric_column.metric(t(f"{KEY}.metric_distinct"), count_text(result.distinct))
     metric_column.metric(t(f"{KEY}.metric_tv"), f"{result.total_variation:.3f}", help=t(f"{KEY}.tv_help"))
     st.caption(t(f"{KEY}.draws_other", freq=result.other_frequency, exact=result.other_exact))
     if greedy:
@@ -149,8 +138,7 @@ def draws_section(model, view, greedy):
 
 @st.fragment
 def continuations_section(model, prompt, settings):
-    st.subheader(t(f"{KEY}.continuations_title"))
-    st.markdown(t(f"{KEY}.continuations_explain"))
+    section_header(KEY, "continuations")
     pick_column, length_column, filter_column = st.columns([3, 2, 2])
     temperatures = pick_column.multiselect(t(f"{KEY}.temperatures"), TEMPERATURES, default=[0.0, 0.7, 1.5],
                                            key=f"{KEY}_temperatures")

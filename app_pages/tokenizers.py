@@ -1,39 +1,33 @@
 """Tokenizers: the same text cut seven ways, BPE learned merge by merge, and what vocabulary size costs."""
 
-import unicodedata
-
 import pandas as pd
 import streamlit as st
 
 from components.chips import token_chips
 from components.figure_cache import cached_figure
 from components.i18n import option_labels, t
-from components.layout import next_page_link, page_header, what_to_notice
+from components.layout import next_page_link, page_header, section_header, what_to_notice
+from components.loaders import load_user_tokenizer
 from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
+from components.units import millions
+from components.widgets import progress_bar, run_button
 from components.figures.tokenizers import merge_curve, token_count_bars, vocab_tradeoff
+from models.labs.tokenizers import (by_kind, chip_colours, comparison_columns, merge_columns, merge_counts,
+                                    show_invisible, tokens_per_size, tradeoff_row)
 from models.text import tokenization as tk
 
 KEY = "tokenizers"
 MAX_TEXT = 5000
 MAX_BPE_TEXT = 400
 MAX_CHIPS = 300
-EXAMPLES = tk.EXAMPLE_TEXTS
-BPE_DEFAULT = tk.BPE_EXAMPLE
 USER_STATE = f"{KEY}_user_loaded"  # {"spec", "download", "error"} after the Load button
 D_MODELS = (64, 128, 256, 512, 768, 1024, 2048, 4096)
 CONTEXTS = (128, 512, 1024, 2048, 4096, 8192)
-CHIP_CYCLE = (0, 1, 2, 3, 5)  # chip colours for ordinary tokens; 4 (red) is kept for unknown ones
-UNKNOWN_TOKENS = {tk.UNKNOWN, tk.UNIGRAM_UNKNOWN}
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def tokenized(kind: str, text: str, vocab_size: int) -> tk.Tokenized:
     return tk.tokenize(kind, text, vocab_size)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def user_tokenizer(spec: str, allow_download: bool) -> tk.UserTokenizer:
-    return tk.load_user_tokenizer(spec, allow_download)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -52,32 +46,19 @@ def kind_name(kind: str) -> str:
 
 def train_with_progress(pairs: list[tuple[str, int]]) -> None:
     """Train missing tokenizers (first visit only; then they load from disk) with a progress bar."""
-    bar = st.progress(0.0, text=t(f"{KEY}.preparing_corpus"))
-    tk.training_texts()
+    with progress_bar(t(f"{KEY}.preparing_corpus")) as bar:
+        tk.training_texts()
 
-    def report(done, total, kind, size):
-        bar.progress(done / total, text=t(f"{KEY}.trained_one", name=kind_name(kind), size=size, done=done,
-                                          total=total))
+        def report(done, total, kind, size):
+            bar.progress(done / total, text=t(f"{KEY}.trained_one", name=kind_name(kind), size=size, done=done,
+                                              total=total))
 
-    bar.progress(0.05, text=t(f"{KEY}.training", n=len(pairs)))
-    tk.train_all(pairs, report)
-    bar.empty()
+        bar.progress(0.05, text=t(f"{KEY}.training", n=len(pairs)))
+        tk.train_all(pairs, report)
 
 
 def set_example(name: str) -> None:
-    st.session_state[f"{KEY}_text"] = EXAMPLES[name]
-
-
-def show_invisible(token: str) -> str:
-    """Invisible format characters (zero-width joiner, variation selectors) written as their code point,
-    so a chip that holds only one of them is not an empty box."""
-    return "".join(f"U+{ord(ch):04X}" if unicodedata.category(ch) == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F else ch
-                   for ch in token)
-
-
-def chip_colours(result: tk.Tokenized) -> list[int]:
-    return [4 if token in UNKNOWN_TOKENS and result.n_unknown else CHIP_CYCLE[group % len(CHIP_CYCLE)]
-            for token, group in zip(result.tokens, result.groups)]
+    st.session_state[f"{KEY}_text"] = tk.EXAMPLE_TEXTS[name]
 
 
 def show_tokens(result: tk.Tokenized, name: str) -> None:
@@ -100,12 +81,12 @@ def show_tokens(result: tk.Tokenized, name: str) -> None:
 
 def text_controls() -> tuple[str, int, list[str]]:
     st.markdown(t(f"{KEY}.examples"))
-    for column, name in zip(st.columns(len(EXAMPLES)), EXAMPLES):
+    for column, name in zip(st.columns(len(tk.EXAMPLE_TEXTS)), tk.EXAMPLE_TEXTS):
         column.button(t(f"{KEY}.example_{name}"), key=f"{KEY}_example_{name}", on_click=set_example, args=(name,),
                       width="stretch")
     text_column, option_column = st.columns([3, 2])
     with text_column:
-        text = capped_text(t(f"{KEY}.text_label"), EXAMPLES["en"], f"{KEY}_text", max_chars=MAX_TEXT, height=130,
+        text = capped_text(t(f"{KEY}.text_label"), tk.EXAMPLE_TEXTS["en"], f"{KEY}_text", max_chars=MAX_TEXT, height=130,
                            help=t(f"{KEY}.text_help", n=MAX_TEXT))
     with option_column:
         vocab_size = st.select_slider(t(f"{KEY}.vocab_size"), tk.VOCAB_SIZES, value=tk.DEFAULT_VOCAB_SIZE,
@@ -113,6 +94,17 @@ def text_controls() -> tuple[str, int, list[str]]:
     kinds = st.multiselect(t(f"{KEY}.shown"), tk.KINDS, default=list(tk.KINDS), key=f"{KEY}_shown",
                            format_func=option_labels(f"{KEY}.kind_"))
     return text, vocab_size, kinds
+
+
+def try_loading(spec: str, download: bool) -> dict:
+    """What the Load button found: the spec, the download choice and an error reason (None when it loads)."""
+    if not spec:
+        return {"spec": spec, "download": download, "error": "empty"}
+    try:
+        load_user_tokenizer(spec, download)
+    except tk.UserTokenizerError as error:
+        return {"spec": spec, "download": download, "error": error.reason}
+    return {"spec": spec, "download": download, "error": None}
 
 
 def user_section(text: str) -> tk.Tokenized | None:
@@ -124,42 +116,29 @@ def user_section(text: str) -> tk.Tokenized | None:
                                       placeholder=t(f"{KEY}.user_spec_placeholder"), help=t(f"{KEY}.user_spec_help"))
         download = download_column.checkbox(t(f"{KEY}.user_download"), key=f"{KEY}_user_download",
                                             help=t(f"{KEY}.user_download_help"))
-        if button_column.button(t(f"{KEY}.user_load"), key=f"{KEY}_user_load"):
-            state = {"spec": spec.strip(), "download": download, "error": None}
-            if not state["spec"]:
-                state["error"] = "empty"
-            else:
-                try:
-                    user_tokenizer(state["spec"], download)
-                except tk.UserTokenizerError as error:
-                    state["error"] = error.reason
-            st.session_state[USER_STATE] = state
-        state = st.session_state.get(USER_STATE)
+        state = run_button(t(f"{KEY}.user_load"), f"{KEY}_user_load", USER_STATE, (spec.strip(), download),
+                           lambda: try_loading(spec.strip(), download), where=button_column)
         if not state:
             return None
         if state["error"]:
             st.error(t(f"{KEY}.user_error_{state['error']}", spec=escape_markdown(state["spec"])))
             return None
-        result = tk.user_tokenize(user_tokenizer(state["spec"], state["download"]), text)
+        result = tk.user_tokenize(load_user_tokenizer(state["spec"], state["download"]), text)
         show_tokens(result, t(f"{KEY}.user_name", spec=state["spec"]))
         return result
 
 
 def comparison(text: str, results: list[tuple[str, tk.Tokenized]]) -> None:
-    st.subheader(t(f"{KEY}.compare_title"))
-    st.markdown(t(f"{KEY}.compare_explain"))
+    section_header(KEY, "compare")
     st.caption(t(f"{KEY}.text_size", chars=results[0][1].n_chars, bytes=len(text.encode("utf-8"))))
     names = [name for name, _ in results]
     table_column, chart_column = st.columns([5, 4])
     with table_column:
-        st.dataframe(pd.DataFrame({
-            t(f"{KEY}.col_tokenizer"): names,
-            t(f"{KEY}.col_vocab"): [r.vocab_size for _, r in results],
-            t(f"{KEY}.col_tokens"): [r.n_tokens for _, r in results],
-            t(f"{KEY}.col_ratio"): [round(r.chars_per_token, 2) for _, r in results],
-            t(f"{KEY}.col_unknown"): [r.n_unknown for _, r in results],
-        }), hide_index=True, key=f"{KEY}_compare_table",
-            column_config={t(f"{KEY}.col_vocab"): st.column_config.NumberColumn(format="localized")})
+        columns = comparison_columns([r for _, r in results])
+        st.dataframe(pd.DataFrame({t(f"{KEY}.col_tokenizer"): names,
+                                   **{t(f"{KEY}.col_{name}"): values for name, values in columns.items()}}),
+                     hide_index=True, key=f"{KEY}_compare_table",
+                     column_config={t(f"{KEY}.col_vocab"): st.column_config.NumberColumn(format="localized")})
     with chart_column:
         st.plotly_chart(cached_figure(
             token_count_bars,
@@ -171,9 +150,8 @@ def comparison(text: str, results: list[tuple[str, tk.Tokenized]]) -> None:
 
 @st.fragment
 def bpe_step_through() -> None:
-    st.subheader(t(f"{KEY}.bpe_title"))
-    st.markdown(t(f"{KEY}.bpe_intro"))
-    text = capped_text(t(f"{KEY}.bpe_text"), BPE_DEFAULT, f"{KEY}_bpe_text", area=False, max_chars=MAX_BPE_TEXT,
+    section_header(KEY, "bpe", "intro")
+    text = capped_text(t(f"{KEY}.bpe_text"), tk.BPE_EXAMPLE, f"{KEY}_bpe_text", area=False, max_chars=MAX_BPE_TEXT,
                        help=t(f"{KEY}.bpe_text_help", n=MAX_BPE_TEXT))
     trace = merge_trace(text)
     if not trace.initial:
@@ -195,26 +173,20 @@ def bpe_step_through() -> None:
     token_chips(tokens)
     chart_column, table_column = st.columns([3, 2])
     with chart_column:
-        counts = [len(trace.tokens_at(i)) for i in range(len(trace.steps) + 1)]
-        st.plotly_chart(cached_figure(merge_curve, counts, step, title=t(f"{KEY}.bpe_curve_title"),
+        st.plotly_chart(cached_figure(merge_curve, merge_counts(trace), step, title=t(f"{KEY}.bpe_curve_title"),
                                       x_title=t(f"{KEY}.bpe_axis_merges"), y_title=t(f"{KEY}.bpe_axis_tokens"),
                                       current_name=t(f"{KEY}.bpe_current")),
                         key=f"{KEY}_bpe_chart")
     with table_column:
-        done = trace.steps[:step]
-        st.dataframe(pd.DataFrame({
-            t(f"{KEY}.col_step"): list(range(1, step + 1)),
-            t(f"{KEY}.col_pair"): [" + ".join(visible_whitespace(p) for p in s.pair) for s in done],
-            t(f"{KEY}.col_new_token"): [visible_whitespace(s.token) for s in done],
-            t(f"{KEY}.col_count"): [s.count for s in done],
-        }), hide_index=True, height=300, key=f"{KEY}_bpe_table")
+        st.dataframe(pd.DataFrame({t(f"{KEY}.col_{name}"): values
+                                   for name, values in merge_columns(trace.steps[:step], visible_whitespace).items()}),
+                     hide_index=True, height=300, key=f"{KEY}_bpe_table")
     st.caption(t(f"{KEY}.bpe_rules"))
 
 
 @st.fragment
 def tradeoff_section(text: str) -> None:
-    st.subheader(t(f"{KEY}.tradeoff_title"))
-    st.markdown(t(f"{KEY}.tradeoff_intro"))
+    section_header(KEY, "tradeoff", "intro")
     missing = tk.missing_tokenizers()
     if missing:
         st.info(t(f"{KEY}.tradeoff_missing", n=len(missing)))
@@ -228,33 +200,20 @@ def tradeoff_section(text: str) -> None:
                                            help=t(f"{KEY}.context_help"))
     points = tradeoff_points(text)
     sizes = list(tk.VOCAB_SIZES)
-    by_kind = {kind: [p for p in points if p.kind == kind] for kind in tk.TRAINED_KINDS}
-    if text.strip():
-        tokens = {kind_name(kind): [p.text_tokens for p in series] for kind, series in by_kind.items()}
-        tokens_title = t(f"{KEY}.tradeoff_tokens_title")
-    else:
-        tokens = {kind_name(kind): [p.heldout_tokens for p in series] for kind, series in by_kind.items()}
-        tokens_title = t(f"{KEY}.tradeoff_heldout_title", n=points[0].heldout_chars)
-    parameters = [tk.embedding_parameters(size, d_model) / 1e6 for size in sizes]
+    kinds = by_kind(points)
+    tokens = {kind_name(kind): tokens_per_size(series, on_text=bool(text.strip())) for kind, series in kinds.items()}
+    tokens_title = (t(f"{KEY}.tradeoff_tokens_title") if text.strip()
+                    else t(f"{KEY}.tradeoff_heldout_title", n=points[0].heldout_chars))
+    parameters = [millions(tk.embedding_parameters(size, d_model)) for size in sizes]
     st.plotly_chart(cached_figure(
-        vocab_tradeoff,
-        sizes, tokens, parameters, tokens_title=tokens_title,
+        vocab_tradeoff, sizes, tokens, parameters, tokens_title=tokens_title,
         parameters_title=t(f"{KEY}.tradeoff_params_title", d=d_model), x_title=t(f"{KEY}.axis_vocab"),
         tokens_axis=t(f"{KEY}.col_tokens"), parameters_axis=t(f"{KEY}.axis_params"),
         parameters_name=t(f"{KEY}.axis_params"),
     ), key=f"{KEY}_tradeoff_chart")
-    rows = []
-    for kind, series in by_kind.items():
-        for point in series:
-            rows.append({
-                t(f"{KEY}.col_tokenizer"): kind_name(kind),
-                t(f"{KEY}.col_vocab"): point.actual_vocab_size,
-                t(f"{KEY}.col_tokens"): point.text_tokens,
-                t(f"{KEY}.col_heldout_ratio"): round(point.heldout_chars_per_token, 2),
-                t(f"{KEY}.col_context_chars", n=context): tk.characters_in_context(
-                    context, point.heldout_chars_per_token),
-                t(f"{KEY}.col_params"): tk.embedding_parameters(point.actual_vocab_size, d_model),
-            })
+    rows = [{t(f"{KEY}.col_tokenizer"): kind_name(kind),
+             **{t(f"{KEY}.col_{name}", n=context): value for name, value in tradeoff_row(point, context, d_model).items()}}
+            for kind, series in kinds.items() for point in series]
     localized = st.column_config.NumberColumn(format="localized")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{KEY}_tradeoff_table",
                  column_config={t(f"{KEY}.col_context_chars", n=context): localized,

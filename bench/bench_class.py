@@ -42,8 +42,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.bench_app import (CHROMIUM, CHROMIUM_FLAGS, free_port, machine_line, percentile, print_table, resident_mb,
-                             start_server, stop_server, wait_healthy)
+from bench.bench_app import CHROMIUM, CHROMIUM_FLAGS, machine_line, percentile, print_table, resident_mb
+from bench.server import free_port, start_server, stop_server, wait_healthy
 
 LEVELS = (1, 10, 30, 60)
 MEAN_GAP_S = 2.0  # a student moves a control every 2 s on average

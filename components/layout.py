@@ -1,4 +1,4 @@
-"""The shape every page shares: title and two-line intro, a 'what to notice' note, a next-page link."""
+"""The shape every page shares: title and two-line intro, section headings, a 'what to notice' note, a next-page link."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ from components.navigation import next_page
 def page_header(key: str) -> None:
     st.title(t(f"{key}.title"))
     st.markdown(t(f"{key}.intro"))
+
+
+def section_header(key: str, name: str, text: str = "explain") -> None:
+    """A section's subheading ``<key>.<name>_title`` and the paragraph ``<key>.<name>_<text>`` under it."""
+    st.subheader(t(f"{key}.{name}_title"))
+    st.markdown(t(f"{key}.{name}_{text}"))
 
 
 def what_to_notice(key: str, **values) -> None:

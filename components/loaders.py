@@ -1,4 +1,4 @@
-"""Cached model loaders: each model is read from disk once per server and shared by every
+"""Cached model loaders, one per model: each model is read from disk once per server and shared by every
 session (``st.cache_resource``). The objects are inference-only and must never be changed
 by a page: run them, read from them, do not train, move or edit them.
 
@@ -64,6 +64,45 @@ def load_bert_encoder():
     return load()
 
 
+@st.cache_resource(show_spinner=False)
+def load_tiny_gpt_tokenizer():
+    """The byte-level BPE tokenizer both tiny GPTs share (a ``tokenizers.Tokenizer``), without a model."""
+    from models.pretrained.tiny_gpt import load_tokenizer
+
+    return load_tokenizer()
+
+
+@st.cache_resource(show_spinner=False)
+def load_minilm_table_space():
+    """Whole-word space of MiniLM's token-embedding table (``models.text.embedding_space.WordSpace``),
+    read from its files (no transformers), normalised once."""
+    from models.pretrained.minilm import read_embedding_table, read_vocab
+    from models.text.embedding_space import table_space
+
+    space = table_space(read_embedding_table(), {piece: i for i, piece in enumerate(read_vocab())}, name="minilm")
+    space.unit  # noqa: B018 - normalised once here and kept with the cached space
+    return space
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def load_word2vec(params: tuple):
+    """A word2vec model trained in-app with ``models.text.word2vec.Word2VecParams(*params)`` (from the
+    disk cache when it was trained before), its space normalised once."""
+    from models.text.word2vec import Word2VecParams, train_word2vec
+
+    trained = train_word2vec(Word2VecParams(*params))
+    trained.space.unit  # noqa: B018 - normalised once here and kept with the cached model
+    return trained
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load_random_gpt(layers: int, width: int, device: str = "cpu"):
+    """The KV-cache page's larger GPT with random weights (seed 0), ``layers`` x ``width``."""
+    from models.labs.kv_cache import large_config, random_model
+
+    return random_model(large_config(layers, width), seed=0, device=device)
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def load_user_model(spec: str, allow_online: bool = False):
     """A model the person named (hub id or folder) as a ``models.pretrained.user_model.UserModel``.
@@ -88,6 +127,14 @@ def load_translators():
     from models.pretrained.translator import load_translators as load
 
     return load()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_user_tokenizer(spec: str, allow_download: bool):
+    """A tokenizer the person named (hub id or folder) as a ``models.text.tokenization.UserTokenizer``."""
+    from models.text.tokenization import load_user_tokenizer as load
+
+    return load(spec, allow_download)
 
 
 def _warm_up() -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 from components.i18n import t
 from components.loaders import load_user_model
 from components.text import escape_markdown
+from components.units import millions
 
 MAX_SPEC_CHARS = 300
 
@@ -84,7 +85,7 @@ def user_model_picker(key_prefix: str, kinds: tuple[str, ...] = ("causal", "enco
             st.error(error_text(key, values), icon=":material/error:")
         if model is not None:
             st.success(t("models.picker_loaded", spec=escape_markdown(model.spec), kind=kind_label(model.kind),
-                         layers=model.n_layers, heads=model.n_heads, millions=model.parameters / 1e6),
+                         layers=model.n_layers, heads=model.n_heads, millions=millions(model.parameters)),
                        icon=":material/check_circle:")
         else:
             st.caption(t("models.picker_using_bundled"))

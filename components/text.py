@@ -79,3 +79,8 @@ def unique_labels(labels: list[str]) -> list[str]:
         seen[label] = count + 1
         result.append(label + "\u200b" * count)
     return result
+
+
+def numbered_labels(texts: list[str], width: int) -> list[str]:
+    """Chart labels "S1: first words…", "S2: …" for a list of sentences, each cut to ``width``."""
+    return unique_labels([f"S{i + 1}: {chart_label(text, width, show_whitespace=False)}" for i, text in enumerate(texts)])

@@ -35,12 +35,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.text.corpus import encode_documents
+from models.pretrained.tokens import END_OF_TEXT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / ".cache" / "tinygpt_data"
 CHECKPOINT_DIR = REPO_ROOT / ".cache" / "tinygpt_checkpoints"
 ASSET_DIR = REPO_ROOT / "assets" / "tinygpt"
 STYLES = ("2017", "2024")
-END_OF_TEXT = "<|endoftext|>"
 VOCAB_SIZE = 4096
 EVAL_SUBSET_WINDOWS = 4  # the bounded held-out subset the tests recompute
 PROMPTS = ("The history of", "The city is", "In the early years,", "Scientists have found that")
@@ -108,16 +110,6 @@ def train_tokenizer(texts: list[str], vocab_size: int = VOCAB_SIZE):
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     return tokenizer
-
-
-def encode_documents(tokenizer, texts: list[str]) -> np.ndarray:
-    """One token stream: each document's ids followed by the end-of-text id."""
-    eot = tokenizer.token_to_id(END_OF_TEXT)
-    ids: list[int] = []
-    for encoding in tokenizer.encode_batch(texts):
-        ids.extend(encoding.ids)
-        ids.append(eot)
-    return np.asarray(ids, dtype=np.uint16)
 
 
 def prepare(data_dir: Path = DATA_DIR, asset_dir: Path = ASSET_DIR) -> dict:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from components.figures.shared import titled_layout
+from components.units import kib
 
 WITH_COLOUR = "#2f9e44"
 WITHOUT_COLOUR = "#d9480f"
@@ -31,7 +32,7 @@ def timing_lines(positions: Sequence[int], with_cache: Sequence[float], without_
 def cache_bytes_line(positions: Sequence[int], cache_bytes: Sequence[int], *, title: str, x_title: str,
                      y_title: str, height: int = 360) -> go.Figure:
     """K/V memory held after each step (bytes in, KiB drawn)."""
-    trace = go.Scatter(x=list(positions), y=[b / 1024 for b in cache_bytes], mode="lines", fill="tozeroy",
+    trace = go.Scatter(x=list(positions), y=[kib(b) for b in cache_bytes], mode="lines", fill="tozeroy",
                        line=dict(color=WITH_COLOUR, width=2), showlegend=False,
                        hovertemplate=f"{x_title}: %{{x}}<br>{y_title}: %{{y:,.1f}}<extra></extra>")
     return go.Figure([trace], titled_layout(title, height, xaxis=dict(title=x_title),

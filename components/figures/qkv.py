@@ -1,4 +1,4 @@
-"""Figures for the Q/K/V and Masking pages: plain arrays and translated labels in, go.Figure out.
+"""Figures for the Q/K/V page: plain arrays and translated labels in, go.Figure out.
 
 Signed matrices (vectors, weights, Q, K, V) use a diverging scale centred on 0; attention
 weights use 0..1. Every caller passes labels already made safe with ``chart_label``.
@@ -15,19 +15,13 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from components.figures.shared import ANNOTATE_MAX_CELLS, FONT
+from components.figures.shared import (
+    ANNOTATE_MAX_CELLS, FONT, HIGHLIGHT, WEIGHT_SCALE, chart_title, heatmap_trace, matrix_figure, rounded_values,
+    title_margin, value_limit,
+)
 
 SIGNED_SCALE = "RdBu_r"
-WEIGHT_SCALE = "Blues"
-MASK_SCALE = [[0, "#eceff3"], [1, "#3b6fd8"]]
-HIGHLIGHT = "#e8590c"
 SERIES_COLOURS = ("#3b6fd8", "#e8590c", "#2f9e44", "#e03131")
-
-
-def _rounded(values) -> np.ndarray:
-    """Values rounded to 4 decimals and sent as float32: half the bytes of float64, and the
-    hover shows 2 decimals."""
-    return np.round(np.asarray(values, dtype=float), 4).astype(np.float32)
 
 
 def block_mean(matrix: np.ndarray, factor: int) -> np.ndarray:
@@ -54,84 +48,20 @@ def block_labels(labels: Sequence[str], factor: int) -> list[str]:
     return [f"{labels[i]}–{labels[min(i + factor, len(labels)) - 1]}" for i in range(0, len(labels), factor)]
 
 
-def _limit(values: np.ndarray) -> float:
-    peak = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    return peak if peak > 0 else 1.0
-
-
-def _margin(title: str | None) -> dict:
-    return dict(l=10, r=10, t=40 if title else 10, b=10)
-
-
-def _title(text: str | None) -> dict | None:
-    return dict(text=text, x=0.0, xanchor="left") if text else None
-
-
-def _heatmap_trace(matrix: np.ndarray, x: Sequence[str], y: Sequence[str], *, colorscale, zmin: float, zmax: float,
-                   value_format: str, hover_name: str, annotate: bool, show_scale: bool = True,
-                   axes: tuple[str, str] = ("x", "y")) -> dict:
-    return dict(
-        type="heatmap", z=matrix, x=list(x), y=list(y), colorscale=colorscale, zmin=zmin, zmax=zmax,
-        xgap=1 if matrix.shape[1] <= 64 else 0, ygap=1 if matrix.shape[0] <= 64 else 0,  # no gaps eating tiny cells
-        showscale=show_scale, xaxis=axes[0], yaxis=axes[1],
-        texttemplate=f"%{{z:{value_format}}}" if annotate else None,
-        hovertemplate=f"%{{y}} → %{{x}}<br>{hover_name}: %{{z:{value_format}}}<extra></extra>",
-    )
-
-
-def _matrix_figure(matrix: np.ndarray, x_labels, y_labels, *, title, colorscale, zmin, zmax, value_format,
-                   hover_name, x_title, y_title, height, annotate, show_scale=True, shapes=()) -> go.Figure:
-    rows, columns = matrix.shape
-    if annotate is None:
-        annotate = rows * columns <= ANNOTATE_MAX_CELLS
-    trace = _heatmap_trace(matrix, x_labels, y_labels, colorscale=colorscale, zmin=zmin, zmax=zmax,
-                           value_format=value_format, hover_name=hover_name, annotate=annotate,
-                           show_scale=show_scale)
-    return go.Figure(data=[trace], layout=dict(
-        title=_title(title), font=FONT, margin=_margin(title),
-        height=height or max(220, min(700, 30 * rows + 120)),
-        xaxis=dict(type="category", title=dict(text=x_title)),
-        yaxis=dict(type="category", title=dict(text=y_title), autorange="reversed"),
-        shapes=list(shapes),
-    ))
-
-
 def signed_matrix(values, x_labels: Sequence[str], y_labels: Sequence[str], *, title: str, hover_name: str,
                   group_width: int | None = None, x_title: str | None = None, y_title: str | None = None,
                   height: int | None = None) -> go.Figure:
     """A matrix of signed numbers; thick lines every ``group_width`` columns mark the heads."""
-    matrix = _rounded(values)
-    limit = _limit(matrix)
+    matrix = rounded_values(values)
+    limit = value_limit(matrix)
     columns = matrix.shape[1]
     lines = []
     if group_width and group_width < columns:
         lines = [dict(type="line", xref="x", yref="paper", x0=b - 0.5, x1=b - 0.5, y0=0, y1=1,
                       line=dict(color="#222", width=2)) for b in range(group_width, columns, group_width)]
-    return _matrix_figure(matrix, x_labels, y_labels, title=title, colorscale=SIGNED_SCALE, zmin=-limit,
+    return matrix_figure(matrix, x_labels, y_labels, title=title, colorscale=SIGNED_SCALE, zmin=-limit,
                           zmax=limit, value_format=".2f", hover_name=hover_name, x_title=x_title, y_title=y_title,
                           height=height, annotate=None, shapes=lines)
-
-
-def weight_matrix(weights, x_labels: Sequence[str], y_labels: Sequence[str], *, title: str, hover_name: str,
-                  x_title: str, y_title: str, highlight_row: int | None = None, height: int | None = None,
-                  annotate: bool | None = None) -> go.Figure:
-    """Attention weights (queries down, keys across), 0..1; one query row outlined."""
-    matrix = _rounded(weights)
-    shapes = []
-    if highlight_row is not None:
-        shapes.append(dict(type="rect", xref="x", yref="y", x0=-0.5, x1=matrix.shape[1] - 0.5,
-                           y0=highlight_row - 0.5, y1=highlight_row + 0.5, line=dict(color=HIGHLIGHT, width=3)))
-    return _matrix_figure(matrix, x_labels, y_labels, title=title, colorscale=WEIGHT_SCALE, zmin=0, zmax=1,
-                          value_format=".2f", hover_name=hover_name, x_title=x_title, y_title=y_title,
-                          height=height, annotate=annotate, shapes=shapes)
-
-
-def mask_matrix(allowed, x_labels: Sequence[str], y_labels: Sequence[str], *, title: str, hover_name: str,
-                x_title: str, y_title: str, height: int | None = None) -> go.Figure:
-    """True / False "may attend" as blue / grey cells, written 1 / 0."""
-    return _matrix_figure(np.asarray(allowed, dtype=float), x_labels, y_labels, title=title, colorscale=MASK_SCALE,
-                          zmin=0, zmax=1, value_format=".0f", hover_name=hover_name, x_title=x_title,
-                          y_title=y_title, height=height, annotate=None, show_scale=False)
 
 
 def score_and_weight_bars(keys: Sequence[str], scores: Sequence[float], weights: Sequence[float],
@@ -169,7 +99,7 @@ def score_and_weight_bars(keys: Sequence[str], scores: Sequence[float], weights:
 def head_grid(weights, labels: Sequence[str], head_titles: Sequence[str], *, hover_name: str,
               columns: int = 4, annotate: bool = False) -> go.Figure:
     """Every head's weight matrix as small multiples on one 0..1 scale."""
-    weights = _rounded(weights)
+    weights = rounded_values(weights)
     n_heads = weights.shape[0]
     columns = min(columns, n_heads)
     rows = -(-n_heads // columns)
@@ -182,7 +112,7 @@ def head_grid(weights, labels: Sequence[str], head_titles: Sequence[str], *, hov
         suffix = "" if head == 0 else str(head + 1)
         x0 = column * (width + gap_x)
         y1 = 1 - row * (height + gap_y)
-        traces.append(_heatmap_trace(weights[head], labels, labels, colorscale=WEIGHT_SCALE, zmin=0, zmax=1,
+        traces.append(heatmap_trace(weights[head], labels, labels, colorscale=WEIGHT_SCALE, zmin=0, zmax=1,
                                      value_format=".2f", hover_name=hover_name, annotate=annotate,
                                      show_scale=head == 0, axes=(f"x{suffix}", f"y{suffix}")))
         layout[f"xaxis{suffix}"] = dict(domain=[x0, x0 + width], anchor=f"y{suffix}", type="category",
@@ -203,36 +133,9 @@ def grouped_bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, t
                    marker=dict(color=colour), hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra>{name}</extra>")
               for (name, values), colour in zip(series.items(), SERIES_COLOURS)]
     return go.Figure(data=traces, layout=dict(
-        title=_title(title), font=FONT, height=height, margin=dict(l=10, r=10, t=60 if title else 30, b=10),
+        title=chart_title(title), font=FONT, height=height, margin=dict(l=10, r=10, t=60 if title else 30, b=10),
         barmode="group", legend=dict(orientation="h", y=1.02, yanchor="bottom"),
         xaxis=dict(type="category", tickangle=-45), yaxis=dict(title=dict(text=y_title), range=y_range),
-    ))
-
-
-def delta_bars(positions: Sequence[str], series: dict[str, Sequence[float]], *, title: str, y_title: str,
-               first_changed: int | None, changed_text: str) -> go.Figure:
-    """Max |change| of each position's output, one bar group per mode.
-
-    The axis is linear so a zero stays visibly zero; each bar is labelled with its exact value.
-    """
-    colours = ("#2f9e44", "#e03131")
-    traces = [dict(type="bar", x=list(positions), y=[float(v) for v in values], name=name,
-                   marker=dict(color=colour), textposition="outside",
-                   text=["0" if v == 0 else f"{v:.2g}" for v in values],
-                   hovertemplate=f"%{{x}}: %{{y:.3e}}<extra>{name}</extra>")
-              for (name, values), colour in zip(series.items(), colours)]
-    peak = max((float(np.max(v)) for v in series.values() if len(v)), default=0.0) or 1.0
-    shapes, notes = [], []
-    if first_changed is not None and first_changed < len(positions):
-        shapes.append(dict(type="line", xref="x", yref="paper", x0=first_changed - 0.5, x1=first_changed - 0.5,
-                           y0=0, y1=1, line=dict(color=HIGHLIGHT, width=2, dash="dash")))
-        notes.append(dict(x=first_changed - 0.5, y=1.0, xref="x", yref="paper", text=changed_text, showarrow=False,
-                          xanchor="left", yanchor="bottom", font=dict(color=HIGHLIGHT)))
-    return go.Figure(data=traces, layout=dict(
-        title=_title(title), font=FONT, height=380, margin=dict(l=10, r=10, t=80, b=10), barmode="group",
-        legend=dict(orientation="h", x=1.0, xanchor="right", y=1.12, yanchor="bottom"), shapes=shapes,
-        annotations=notes,
-        xaxis=dict(type="category", tickangle=-45), yaxis=dict(title=dict(text=y_title), range=[0, peak * 1.3]),
     ))
 
 
@@ -263,7 +166,7 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
                   for title, matrix, columns in panels]
         y_labels = block_labels(y_labels, factor)
         hover_name = block_hover or hover_name
-    matrices = [_rounded(matrix) for _, matrix, _ in panels]
+    matrices = [rounded_values(matrix) for _, matrix, _ in panels]
     rows = matrices[0].shape[0]
     total_columns = sum(matrix.shape[1] for matrix in matrices)
     annotate = rows * total_columns <= ANNOTATE_MAX_CELLS
@@ -276,8 +179,8 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
         suffix = "" if index == 0 else str(index + 1)
         right = left + usable * share / sum(shares)
         limit = float(np.percentile(np.abs(matrix), 99)) if matrix.size else 0.0
-        limit = limit if limit > 0 else _limit(matrix)
-        traces.append(_heatmap_trace(matrix, columns, y_labels, colorscale=SIGNED_SCALE, zmin=-limit, zmax=limit,
+        limit = limit if limit > 0 else value_limit(matrix)
+        traces.append(heatmap_trace(matrix, columns, y_labels, colorscale=SIGNED_SCALE, zmin=-limit, zmax=limit,
                                      value_format=".2f", hover_name=hover_name, annotate=annotate,
                                      show_scale=len(panels) == 1, axes=(f"x{suffix}", "y")))
         layout[f"xaxis{suffix}"] = dict(domain=[left, right], anchor="y", type="category",

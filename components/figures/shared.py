@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 
 ANNOTATE_MAX_CELLS = 400
 FONT = dict(family="Inter, Noto Sans SC, sans-serif", size=13)
+WEIGHT_SCALE = "Blues"  # attention weights, 0..1
+HIGHLIGHT = "#e8590c"  # the one row, token or edit a chart points at
 
 
 def titled_layout(title: str, height: int, **extra) -> dict:
@@ -173,3 +175,68 @@ def timeline(years: Sequence[int], labels: Sequence[str], details: Sequence[str]
         None, height, shapes=stems, yaxis=dict(visible=False, range=[-1.9, 1.9]),
         xaxis=dict(showgrid=False, zeroline=False, tickvals=positions, ticktext=[str(y) for y in years],
                    range=[-0.6, len(years) - 0.4])))
+
+
+# -- token-by-token matrices (Q/K/V, masking) ------------------------------------------
+
+
+def rounded_values(values) -> np.ndarray:
+    """Values rounded to 4 decimals and sent as float32: half the bytes of float64, and the
+    hover shows 2 decimals."""
+    return np.round(np.asarray(values, dtype=float), 4).astype(np.float32)
+
+
+def value_limit(values: np.ndarray) -> float:
+    peak = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    return peak if peak > 0 else 1.0
+
+
+def title_margin(title: str | None) -> dict:
+    return dict(l=10, r=10, t=40 if title else 10, b=10)
+
+
+def chart_title(text: str | None) -> dict | None:
+    return dict(text=text, x=0.0, xanchor="left") if text else None
+
+
+def heatmap_trace(matrix: np.ndarray, x: Sequence[str], y: Sequence[str], *, colorscale, zmin: float, zmax: float,
+                   value_format: str, hover_name: str, annotate: bool, show_scale: bool = True,
+                   axes: tuple[str, str] = ("x", "y")) -> dict:
+    return dict(
+        type="heatmap", z=matrix, x=list(x), y=list(y), colorscale=colorscale, zmin=zmin, zmax=zmax,
+        xgap=1 if matrix.shape[1] <= 64 else 0, ygap=1 if matrix.shape[0] <= 64 else 0,  # no gaps eating tiny cells
+        showscale=show_scale, xaxis=axes[0], yaxis=axes[1],
+        texttemplate=f"%{{z:{value_format}}}" if annotate else None,
+        hovertemplate=f"%{{y}} → %{{x}}<br>{hover_name}: %{{z:{value_format}}}<extra></extra>",
+    )
+
+
+def matrix_figure(matrix: np.ndarray, x_labels, y_labels, *, title, colorscale, zmin, zmax, value_format,
+                   hover_name, x_title, y_title, height, annotate, show_scale=True, shapes=()) -> go.Figure:
+    rows, columns = matrix.shape
+    if annotate is None:
+        annotate = rows * columns <= ANNOTATE_MAX_CELLS
+    trace = heatmap_trace(matrix, x_labels, y_labels, colorscale=colorscale, zmin=zmin, zmax=zmax,
+                           value_format=value_format, hover_name=hover_name, annotate=annotate,
+                           show_scale=show_scale)
+    return go.Figure(data=[trace], layout=dict(
+        title=chart_title(title), font=FONT, margin=title_margin(title),
+        height=height or max(220, min(700, 30 * rows + 120)),
+        xaxis=dict(type="category", title=dict(text=x_title)),
+        yaxis=dict(type="category", title=dict(text=y_title), autorange="reversed"),
+        shapes=list(shapes),
+    ))
+
+
+def weight_matrix(weights, x_labels: Sequence[str], y_labels: Sequence[str], *, title: str, hover_name: str,
+                  x_title: str, y_title: str, highlight_row: int | None = None, height: int | None = None,
+                  annotate: bool | None = None) -> go.Figure:
+    """Attention weights (queries down, keys across), 0..1; one query row outlined."""
+    matrix = rounded_values(weights)
+    shapes = []
+    if highlight_row is not None:
+        shapes.append(dict(type="rect", xref="x", yref="y", x0=-0.5, x1=matrix.shape[1] - 0.5,
+                           y0=highlight_row - 0.5, y1=highlight_row + 0.5, line=dict(color=HIGHLIGHT, width=3)))
+    return matrix_figure(matrix, x_labels, y_labels, title=title, colorscale=WEIGHT_SCALE, zmin=0, zmax=1,
+                          value_format=".2f", hover_name=hover_name, x_title=x_title, y_title=y_title,
+                          height=height, annotate=annotate, shapes=shapes)

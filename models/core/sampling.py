@@ -153,3 +153,14 @@ class SamplingView:
             raw_entropy=float(entropy(raw)),
             adjusted_entropy=float(entropy(adjusted)),
         )
+
+
+WRITE_STEP = 8  # pages write continuations in lengths that are multiples of this
+
+
+def written_length(new_tokens: int) -> int:
+    """How many tokens to write so that ``new_tokens`` and its neighbours share one run:
+    ``new_tokens`` rounded up to a multiple of WRITE_STEP. A seeded continuation's first n
+    tokens are the n-token continuation, so the sampling and blocks pages write the rounded
+    length once and cut it, and moving a length slider by one does not run the model again."""
+    return -(-new_tokens // WRITE_STEP) * WRITE_STEP

@@ -15,8 +15,9 @@ how to fix a mistake, and derive what a page draws:
 - ``pooled_grid``         every head of every layer, average-pooled to a small size so that a
                           grid of all of them stays light enough to send to a browser
 - ``from_model_run``      the attentions a MiniLM / user model run already returned
-                          (``models.pretrained.user_model.ModelRun``), as an AttentionStack
-- ``run_tiny_gpt``        per-layer attentions of the bundled tiny GPT, capped at MAX_TOKENS
+                          (``models.pretrained.interface.ModelRun``), as an AttentionStack
+- ``run_tiny_gpt``        per-layer attentions of any of our GPTs on given ids, capped at MAX_TOKENS
+                          (the tests hold the page's ``TinyGPTModel.run`` to it)
 
 Loading and running transformers models is not done here: ``models.pretrained.minilm`` and
 ``models.pretrained.user_model`` do it, and hand over plain arrays and token strings.
@@ -192,7 +193,7 @@ def run_tiny_gpt(model, tokens: list[str], ids: list[int], special: list[bool]) 
 
 def from_model_run(run) -> AttentionStack:
     """An AttentionStack from what a model run returned: ``tokens``, ``ids``, ``special``,
-    ``attentions`` (L, H, T, T), ``is_causal`` and ``total_tokens`` (``models.pretrained.user_model.ModelRun``)."""
+    ``attentions`` (L, H, T, T), ``is_causal`` and ``total_tokens`` (``models.pretrained.interface.ModelRun``)."""
     weights = stack_attentions(list(run.attentions), list(run.tokens))
     if len(run.special) != len(run.tokens):
         raise ValueError(f"{len(run.special)} special-token flags for {len(run.tokens)} tokens; give one per token")

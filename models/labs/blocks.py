@@ -30,7 +30,7 @@ from models.core import params
 from models.core.blocks import KV_GROUPS, STYLES as BLOCK_STYLES, default_ffn_hidden
 from models.core.gpt import GPT, GPTConfig
 from models.core.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
-from models.labs.sampling import written_length
+from models.core.sampling import written_length
 from models.core.seeding import seeded
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "tinygpt"

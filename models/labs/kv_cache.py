@@ -25,7 +25,7 @@ import torch
 
 from models.core.device import synchronize
 from models.core.gpt import GPT, GPTConfig
-from models.core.params import PRESETS, ModelShape, kv_cache_bytes_per_token, with_kv_heads
+from models.core.params import PRESETS, ModelShape, count_parameters, kv_cache_bytes_per_token, shape_of, with_kv_heads
 from models.core.seeding import seeded
 
 # The larger random-weight model: GPT-2-style (pre-LayerNorm, learned positions, GELU).
@@ -286,3 +286,8 @@ def preset_variants(context: int, bytes_per_value: int = 2,
                     names: tuple[str, ...] = DECODER_PRESETS) -> list[KVVariant]:
     """MHA / GQA / MQA cache sizes for the published decoder presets of models.core.params."""
     return [variant for name in names for variant in attention_variants(PRESETS[name], context, bytes_per_value)]
+
+
+def parameter_count(config) -> int:
+    """Every parameter of a model with this ``GPTConfig``, from the calculator in models.core.params."""
+    return count_parameters(shape_of(config))["total"]

@@ -200,3 +200,10 @@ def replace_token(ids: list[int], position: int, replacement: list[int]) -> list
     if not 0 <= position < len(ids):
         raise ValueError(f"position {position} is outside 0..{len(ids) - 1}")
     return list(ids[:position]) + list(replacement) + list(ids[position + 1:])
+
+
+def replace_word(ids: list[int], tokens: list[str], position: int, word: str, encode) -> list[int]:
+    """``ids`` with the token at ``position`` replaced by the tokens ``encode(word)`` gives; the word
+    takes over the replaced token's leading space, so " it" -> " she" rather than "she"."""
+    spaced = tokens[position].startswith(" ") and not word.startswith(" ")
+    return replace_token(ids, position, encode(" " + word if spaced and word else word))

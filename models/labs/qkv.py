@@ -274,20 +274,12 @@ def tiny_gpt_labs(model, ids: list[int], tokens: list[str], *, causal: bool = Tr
     return chosen, plain
 
 
-def default_token(tokens: list[str], preferred: str = "it") -> int:
-    """Index of the first token that reads ``preferred`` (spaces and case ignored), else the last."""
-    for index, token in enumerate(tokens):
-        if token.strip().lower() == preferred:
-            return index
-    return max(len(tokens) - 1, 0)
-
-
 def tiny_gpt_tokens(tokenizer, text: str, max_tokens: int = MAX_TOKENS) -> tuple[list[int], list[str], int]:
     """Token ids and their readable texts for the tiny GPT, cut at ``max_tokens``.
 
     Returns (ids, texts, total number of tokens before the cut).
     """
-    from models.pretrained.tiny_gpt import token_text
+    from models.pretrained.tokens import token_text
 
     encoding = tokenizer.encode(text or "")
     ids = list(encoding.ids)

@@ -6,8 +6,8 @@ distribution with temperature, top-k and top-p; this module adds what the page s
 around it: the top tokens before and after, the nucleus cut, many seeded draws compared
 with the exact probabilities, and whole continuations at several temperatures.
 
-A model is used through :class:`LanguageModel`, so the bundled tiny GPT and a
-user-supplied Hugging Face causal model look the same to the page. Every random draw
+A model is used through ``models.pretrained.interface.LanguageModel``, so the bundled tiny
+GPT and a user-supplied Hugging Face causal model look the same to the page. Every random draw
 takes a seed: the same seed and the same settings give the same tokens.
 """
 
@@ -18,140 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from models.core.sampling import SamplingView, next_token_probs, sample
+from models.core.sampling import SamplingView, sample
+from models.pretrained.interface import LanguageModel
 
 MAX_PROMPT_TOKENS = 128  # the prompt is cut to its last tokens beyond this
 MAX_DRAWS = 100_000
 MAX_NEW_TOKENS = 64
-
-
-class LanguageModel:
-    """What the page needs from a causal language model; see the two adapters below."""
-
-    name: str
-    vocab_size: int
-    context: int  # longest sequence the model reads
-
-    def encode(self, text: str) -> list[int]:
-        raise NotImplementedError
-
-    def decode(self, ids: list[int]) -> str:
-        raise NotImplementedError
-
-    def token_text(self, token_id: int) -> str:
-        """What one token stands for, as readable text (may be part of a character)."""
-        raise NotImplementedError
-
-    def start_ids(self) -> list[int]:
-        """Token ids a model can start from when the prompt is empty (none: cannot)."""
-        return []
-
-    def last_logits(self, ids: list[int]) -> torch.Tensor:
-        """Scores (V,) for the token after ``ids``."""
-        raise NotImplementedError
-
-    def generate_rows(self, ids: list[int], new_tokens: int, temperatures: list[float], top_k: int | None,
-                      top_p: float | None, seed: int) -> list[list[int]]:
-        """``new_tokens`` new ids after ``ids`` for each temperature, all rows through the model
-        together; every row draws one token at a time from its own generator seeded by ``seed``."""
-        raise NotImplementedError
-
-
-class TinyGPTModel(LanguageModel):
-    """The bundled tiny GPT (models.core.gpt.GPT) with its byte-level BPE tokenizer."""
-
-    def __init__(self, model, tokenizer, name: str = "tiny GPT"):
-        from models.pretrained.tiny_gpt import END_OF_TEXT
-
-        self.model = model
-        self.tokenizer = tokenizer
-        self.name = name
-        self.vocab_size = model.config.vocab_size
-        self.context = model.config.block_size
-        self._start = tokenizer.token_to_id(END_OF_TEXT)
-
-    @property
-    def device(self) -> torch.device:
-        return self.model.wte.weight.device
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text).ids
-
-    def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=False)
-
-    def token_text(self, token_id: int) -> str:
-        from models.pretrained.tiny_gpt import token_text
-
-        return token_text(self.tokenizer.id_to_token(token_id) or "")
-
-    def start_ids(self) -> list[int]:
-        return [self._start] if self._start is not None else []
-
-    @torch.inference_mode()
-    def last_logits(self, ids: list[int]) -> torch.Tensor:
-        idx = torch.tensor([ids[-self.context:]], dtype=torch.long, device=self.device)  # (1, T)
-        logits, _ = self.model(idx)  # (1, T, V)
-        return logits[0, -1].float().cpu()
-
-    def generate_rows(self, ids, new_tokens, temperatures, top_k, top_p, seed):
-        idx = torch.tensor([ids[-self.context:]], dtype=torch.long, device=self.device)
-        generators = [torch.Generator(device=self.device).manual_seed(seed) for _ in temperatures]
-        return self.model.generate_rows(idx, new_tokens, temperatures, top_k, top_p, generators).tolist()
-
-
-class HFCausalModel(LanguageModel):
-    """A ``transformers`` causal LM and its tokenizer; sampling uses our own functions."""
-
-    def __init__(self, model, tokenizer, name: str, context: int | None = None):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.name = name
-        self.vocab_size = int(model.get_output_embeddings().weight.shape[0])
-        config_context = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
-        self.context = int(context or config_context or 1024)
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids)
-
-    def token_text(self, token_id: int) -> str:
-        return self.tokenizer.decode([token_id])
-
-    def start_ids(self) -> list[int]:
-        token = self.tokenizer.bos_token_id
-        if token is None:
-            token = self.tokenizer.eos_token_id
-        return [token] if token is not None else []
-
-    @torch.inference_mode()
-    def last_logits(self, ids: list[int]) -> torch.Tensor:
-        idx = torch.tensor([ids[-self.context:]], dtype=torch.long, device=self.device)
-        return self.model(input_ids=idx).logits[0, -1].float().cpu()
-
-    @torch.inference_mode()
-    def generate_rows(self, ids, new_tokens, temperatures, top_k, top_p, seed):
-        """One token per row at a time, reusing the model's key/value cache between steps."""
-        ids = ids[-(self.context - new_tokens):] if new_tokens < self.context else ids[-1:]
-        generators = [torch.Generator(device="cpu").manual_seed(seed) for _ in temperatures]
-        feed = torch.tensor([ids] * len(temperatures), dtype=torch.long, device=self.device)  # (R, T)
-        cache = None  # transformers' own KV cache, filled by the first call
-        rows = [[] for _ in temperatures]
-        for _ in range(new_tokens):
-            output = self.model(input_ids=feed, cache=cache, use_cache=True)
-            cache = output.cache
-            logits = output.logits[:, -1].float().cpu()  # (R, V)
-            for row, row_logits, temperature, generator in zip(rows, logits, temperatures, generators):
-                probs = next_token_probs(row_logits, temperature, top_k, top_p)
-                row.append(int(probs.argmax()) if temperature == 0 else int(sample(probs, generator)[0]))
-            feed = torch.tensor([[row[-1]] for row in rows], dtype=torch.long, device=self.device)  # (R, 1)
-        return rows
 
 
 # -- checking the knobs ---------------------------------------------------------------
@@ -228,7 +100,7 @@ def prompt_logits(model: LanguageModel, text: str, max_tokens: int = MAX_PROMPT_
     limit = min(max_tokens, model.context)
     cut = max(0, len(ids) - limit)
     ids = ids[cut:]
-    return PromptLogits(ids, [model.token_text(i) for i in ids], model.last_logits(ids), cut, from_start)
+    return PromptLogits(ids, [model.token_text(i) for i in ids], model.next_token_logits(ids), cut, from_start)
 
 
 def sampling_view(logits: torch.Tensor, settings: Settings) -> SamplingView:
@@ -334,16 +206,6 @@ def continuations(model: LanguageModel, prompt_ids: list[int], temperatures: lis
     rows = model.generate_rows(prompt_ids[-room:], new_tokens, list(temperatures), top_k, top_p, seed)
     return [Continuation(temperature, ids, model.decode(ids), [model.token_text(i) for i in ids])
             for temperature, ids in zip(temperatures, rows)]
-
-
-WRITE_STEP = 8  # continuations are written in lengths that are multiples of this
-
-
-def written_length(new_tokens: int) -> int:
-    """How many tokens to write so that ``new_tokens`` and its neighbours share one run:
-    ``new_tokens`` rounded up to a multiple of WRITE_STEP (MAX_NEW_TOKENS is one, so the
-    rounded length stays within it). The blocks page writes its continuations the same way."""
-    return -(-new_tokens // WRITE_STEP) * WRITE_STEP
 
 
 def first_tokens(model: LanguageModel, written: list[Continuation], temperatures: list[float],

@@ -238,6 +238,26 @@ class TimingRow:
     flex_skipped: bool = False  # FlexAttention was asked for but left out by the time budget
 
 
+def timing_series(rows: list[TimingRow]) -> dict[str, list[float | None]]:
+    """Milliseconds per kernel, keyed "dense", "block_sparse" and, when it was timed, "flex"."""
+    series = {"dense": [r.dense_ms for r in rows], "block_sparse": [r.block_sparse_ms for r in rows]}
+    if any(r.flex_ms is not None for r in rows):
+        series["flex"] = [r.flex_ms for r in rows]
+    return series
+
+
+def timing_table(rows: list[TimingRow]) -> dict[str, list]:
+    """The timing table's columns in order, keyed like their headings in the locale file."""
+    return {
+        "length": [r.length for r in rows],
+        "density": [f"{r.density:.1%}" for r in rows],
+        "block_density": [f"{r.block_density:.1%}" for r in rows],
+        **{name: [None if v is None else round(v, 2) for v in values] for name, values in timing_series(rows).items()},
+        "speedup": [round(r.dense_ms / r.block_sparse_ms, 2) for r in rows],
+        "max_difference": [f"{r.max_abs_difference:.1e}" for r in rows],
+    }
+
+
 def _median_ms(run: Callable[[], torch.Tensor], device: torch.device, repeats: int) -> float:
     run()  # warm-up: kernels chosen, memory allocated
     times = []
@@ -351,9 +371,8 @@ def greedy_continuation(model, ids: list[int], max_new_tokens: int, mask: torch.
 
 def heldout_stream(tokenizer, max_tokens: int) -> np.ndarray:
     """The first ``max_tokens`` of the held-out token stream the tiny GPTs were scored on:
-    the held-out documents (never trained on) encoded the way models.train encodes them."""
-    from models.text.corpus import load_corpus
-    from models.train import encode_documents
+    the held-out documents (never trained on) encoded the way the training script encodes them."""
+    from models.text.corpus import encode_documents, load_corpus
 
     return encode_documents(tokenizer, [doc.text for doc in load_corpus().heldout])[:max_tokens]
 
@@ -441,3 +460,21 @@ def reach_mask(settings: PatternSettings, layers: int) -> np.ndarray:
     """(T, T) bool: which tokens can influence which after ``layers`` layers of the pattern."""
     clamped, _ = settings.clamped()
     return masks.receptive_field(build_pattern(clamped), layers).numpy()
+
+
+HELDOUT_TOKENS = 20_000  # the held-out stream the page scores patterns on
+HELDOUT_WINDOWS = 8  # 8 x 256 = 2,048 scored tokens: a few seconds on a laptop CPU
+NEW_TOKENS = 24  # greedy continuation length, full attention vs the pattern
+
+
+def compare_on_model(model, heldout_ids: np.ndarray, settings: PatternSettings, prompt: str, *,
+                     max_windows: int = HELDOUT_WINDOWS, max_new_tokens: int = NEW_TOKENS,
+                     progress: Callable[[float], None] | None = None
+                     ) -> tuple[GPTComparison, str, str]:
+    """``apply_to_gpt`` on a bundled model (``models.pretrained.tiny_gpt.TinyGPTModel``) and a prompt's text
+    (its last ``context`` tokens; the end-of-text token when it has none): the comparison, and the two
+    continuations as text."""
+    prompt_ids = model.encode(prompt)[-model.context:] or [model.end_of_text_id]
+    result = apply_to_gpt(model.model, heldout_ids, settings, prompt_ids, max_windows=max_windows,
+                          max_new_tokens=max_new_tokens, progress=progress)
+    return result, model.decode(result.full_continuation), model.decode(result.pattern_continuation)

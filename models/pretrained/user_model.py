@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models.pretrained.hub import hub_access
+from models.core.sampling import next_token_probs, sample
+from models.pretrained.hub import HubLookupError, hub_access, probe_hub
+from models.pretrained.interface import MAX_TOKENS, LanguageModel, ModelRun
 
 KINDS = ("causal", "encoder")
-MAX_TOKENS = 128
 MAX_PARAMETERS = 600_000_000  # ~2.4 GB in float32: still comfortable on a laptop's CPU
 ONLINE_TIMEOUT_S = 8  # per request, only when the person asked to download
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
@@ -48,48 +48,27 @@ class UserModelError(Exception):
         super().__init__(f"{key} {values}" if values else key)
 
 
-@dataclass(frozen=True)
-class ModelRun:
-    """One text through one model.
+class TransformersModel(LanguageModel):
+    """A ``transformers`` model and its tokenizer behind the page interface; inference only, shared,
+    never changed. Sampling uses our own ``models.core.sampling``, not ``model.generate``."""
 
-    tokens:  the tokenizer's pieces as readable text, special tokens included
-             ([CLS]/[SEP] for BERT; byte-level marks like "Ġ" turned back into spaces)
-    ids:     their ids
-    special: True where the tokenizer added the token itself ([CLS], [SEP], <s>, ...)
-    hidden_states: (L + 1, T, D) float32: the embeddings, then every layer's output
-    attentions:    (L, H, T, T) float32: row = query token, column = key token
-    next_token_logits: (vocab,) float32 scores for the token after the text (causal only)
-    truncated / total_tokens: whether the text was cut to ``max_tokens``, and its full length
-    """
-
-    tokens: list[str]
-    ids: list[int]
-    special: list[bool]
-    hidden_states: np.ndarray
-    attentions: np.ndarray
-    is_causal: bool
-    next_token_logits: np.ndarray | None
-    truncated: bool
-    total_tokens: int
-
-
-@dataclass(frozen=True)
-class UserModel:
-    """A loaded transformers model and its tokenizer; inference only, shared, never changed."""
-
-    spec: str  # what the person typed
-    kind: str  # "causal" or "encoder"
-    model: object = field(repr=False)  # transformers PreTrainedModel, eval mode, float32, CPU
-    tokenizer: object = field(repr=False)  # transformers tokenizer
-    parameters: int = 0
-
-    @property
-    def is_causal(self) -> bool:
-        return self.kind == "causal"
+    def __init__(self, model, tokenizer, name: str, is_causal: bool = True):
+        self.model = model  # transformers PreTrainedModel, eval mode, float32
+        self.tokenizer = tokenizer  # transformers tokenizer
+        self.name = name
+        self.is_causal = is_causal
+        output = model.get_output_embeddings() if is_causal else model.get_input_embeddings()
+        self.vocab_size = int(output.weight.shape[0])
+        config_context = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+        self.context = int(config_context or 1024)
 
     @property
     def config(self):
         return self.model.config
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     @property
     def n_layers(self) -> int:
@@ -103,12 +82,63 @@ class UserModel:
     def model_type(self) -> str:
         return str(self.config.model_type)
 
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids)
+
+    def token_text(self, token_id: int) -> str:
+        return self.tokenizer.decode([token_id])
+
     def readable_tokens(self, ids: list[int]) -> list[str]:
         return readable_tokens(self.tokenizer, ids)
+
+    def start_ids(self) -> list[int]:
+        token = self.tokenizer.bos_token_id
+        if token is None:
+            token = self.tokenizer.eos_token_id
+        return [token] if token is not None else []
+
+    @torch.inference_mode()
+    def next_token_logits(self, ids: list[int]) -> torch.Tensor:
+        idx = torch.tensor([ids[-self.context:]], dtype=torch.long, device=self.device)
+        return self.model(input_ids=idx).logits[0, -1].float().cpu()
+
+    @torch.inference_mode()
+    def generate_rows(self, ids, new_tokens, temperatures, top_k, top_p, seed):
+        """One token per row at a time, reusing the model's key/value cache between steps."""
+        ids = ids[-(self.context - new_tokens):] if new_tokens < self.context else ids[-1:]
+        generators = [torch.Generator(device="cpu").manual_seed(seed) for _ in temperatures]
+        feed = torch.tensor([ids] * len(temperatures), dtype=torch.long, device=self.device)  # (R, T)
+        cache = None  # transformers' own KV cache, filled by the first call
+        rows = [[] for _ in temperatures]
+        for _ in range(new_tokens):
+            output = self.model(input_ids=feed, cache=cache, use_cache=True)
+            cache = output.cache
+            logits = output.logits[:, -1].float().cpu()  # (R, V)
+            for row, row_logits, temperature, generator in zip(rows, logits, temperatures, generators):
+                probs = next_token_probs(row_logits, temperature, top_k, top_p)
+                row.append(int(probs.argmax()) if temperature == 0 else int(sample(probs, generator)[0]))
+            feed = torch.tensor([[row[-1]] for row in rows], dtype=torch.long, device=self.device)  # (R, 1)
+        return rows
 
     def run(self, text: str, max_tokens: int = MAX_TOKENS) -> ModelRun:
         return run_transformers_model(self.model, self.tokenizer, text, is_causal=self.is_causal,
                                       max_tokens=max_tokens)
+
+
+class UserModel(TransformersModel):
+    """A model the person named, as loaded by ``load_user_model``."""
+
+    def __init__(self, spec: str, kind: str, model, tokenizer, parameters: int = 0):
+        super().__init__(model, tokenizer, name=f"user:{spec}", is_causal=kind == "causal")
+        self.spec = spec  # what the person typed
+        self.kind = kind  # "causal" or "encoder"
+        self.parameters = parameters
+
+    def __repr__(self) -> str:
+        return f"UserModel(spec={self.spec!r}, kind={self.kind!r})"
 
 
 # -- token strings ------------------------------------------------------------------------
@@ -130,7 +160,7 @@ def _decoder_types(tokenizer) -> str:
 def readable_tokens(tokenizer, ids: list[int]) -> list[str]:
     """Token strings a person can read: byte-level BPE marks ("Ġ", "Ċ") become the bytes they
     stand for, SentencePiece's "▁" becomes a space; WordPiece pieces ("##ing") stay as they are."""
-    from models.pretrained.tiny_gpt import token_text
+    from models.pretrained.tokens import token_text
 
     pieces = tokenizer.convert_ids_to_tokens(list(ids))
     decoder = _decoder_types(tokenizer)
@@ -255,14 +285,11 @@ def _check_hub_id(spec: str, online: bool) -> None:
         if not isinstance(cached, str):
             raise UserModelError("models.err_not_cached_offline", spec=spec)
         return
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-
     try:
-        HfApi().model_info(spec, timeout=ONLINE_TIMEOUT_S)
-    except (RepositoryNotFoundError, GatedRepoError) as error:
-        raise UserModelError("models.err_not_found_online", spec=spec) from error
-    except Exception as error:  # no network, DNS failure, timeout, server error
+        probe_hub(spec, ONLINE_TIMEOUT_S)
+    except HubLookupError as error:
+        if error.reason == "not_found":
+            raise UserModelError("models.err_not_found_online", spec=spec) from error
         raise UserModelError("models.err_no_network", seconds=ONLINE_TIMEOUT_S) from error
 
 

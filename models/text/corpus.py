@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 LEE_FILE = "lee_background.cor"
 HELDOUT_FRACTION = 0.05
@@ -151,3 +153,15 @@ def split_sentences(text: str) -> list[str]:
 def load_corpus(heldout_fraction: float = HELDOUT_FRACTION, seed: int = SPLIT_SEED) -> Corpus:
     """Wikipedia sample + Lee corpus, split into training and held-out documents."""
     return split_documents(wiki_documents() + lee_documents(), heldout_fraction, seed)
+
+
+def encode_documents(tokenizer, texts: list[str]) -> np.ndarray:
+    """One token stream: each document's ids followed by the end-of-text id."""
+    from models.pretrained.tokens import END_OF_TEXT
+
+    eot = tokenizer.token_to_id(END_OF_TEXT)
+    ids: list[int] = []
+    for encoding in tokenizer.encode_batch(texts):
+        ids.extend(encoding.ids)
+        ids.append(eot)
+    return np.asarray(ids, dtype=np.uint16)

@@ -27,18 +27,18 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import random
 import re
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from models.pretrained.hub import hub_access
+from models.pretrained.hub import HubLookupError, hub_access, probe_hub
+from models.text.disk_cache import atomic_write, cache_folder
+from models.pretrained.tokens import END_OF_TEXT
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO / ".cache" / "tokenizers"
@@ -51,7 +51,6 @@ MIN_VOCAB_SIZE = 400  # 256 bytes plus room for the characters of the corpus
 TRAINED_KINDS = ("bpe", "unigram")
 KINDS = ("whitespace", "characters", "bytes", "wordpiece", "bpe", "unigram", "tiny_gpt")
 UNKNOWN = "[UNK]"
-END_OF_TEXT = "<|endoftext|>"
 UNIGRAM_UNKNOWN = "<unk>"
 N_BYTES = 256
 UNICODE_SIZE = sys.maxunicode + 1
@@ -85,7 +84,7 @@ def readable_bytes(raw: bytes) -> str:
 
 def byte_level_piece(token: str) -> str:
     """A byte-level BPE token ("Ġthe", "ä¸") as the text it stands for (" the", "<0xE4><0xB8>")."""
-    from models.pretrained.tiny_gpt import token_bytes
+    from models.pretrained.tokens import token_bytes
 
     return readable_bytes(token_bytes(token))
 
@@ -170,17 +169,8 @@ def _result(kind: str, text: str, tokens: list[str], ids: list[int], offsets: li
 # Training text
 # --------------------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def _cut_at_line(text: str, limit: int) -> str:
@@ -188,10 +178,6 @@ def _cut_at_line(text: str, limit: int) -> str:
         return text
     cut = text.rfind("\n", 0, limit)
     return text[: cut if cut > limit // 2 else limit]
-
-
-def _folder(cache_dir: Path | None) -> Path:
-    return CACHE_DIR if cache_dir is None else Path(cache_dir)
 
 
 def _read_texts(path: Path) -> tuple[str, str] | None:
@@ -210,7 +196,7 @@ def training_texts(cache_dir: Path | None = None) -> tuple[str, str]:
 
     Reading and cleaning the corpus takes seconds, so the two capped texts are kept on disk.
     """
-    return _training_texts(_folder(cache_dir))
+    return _training_texts(cache_folder(cache_dir, CACHE_DIR))
 
 
 @lru_cache(maxsize=1)
@@ -226,18 +212,18 @@ def _training_texts(cache_dir: Path) -> tuple[str, str]:
     random.Random(0).shuffle(documents)  # Wikipedia and Lee news mixed, not one after the other
     train = _cut_at_line("\n".join(doc.text for doc in documents), TRAIN_CHARS)
     heldout = _cut_at_line("\n".join(doc.text for doc in corpus.heldout), HELDOUT_CHARS)
-    _atomic_write(path, json.dumps({"train": train, "heldout": heldout}, ensure_ascii=False))
+    _write_text(path, json.dumps({"train": train, "heldout": heldout}, ensure_ascii=False))
     return train, heldout
 
 
 def corpus_ready(cache_dir: Path | None = None) -> bool:
     """Whether the capped training text is already on disk (reading the corpus takes seconds)."""
-    return (_folder(cache_dir) / f"corpus-v{CACHE_VERSION}.json").is_file()
+    return (cache_folder(cache_dir, CACHE_DIR) / f"corpus-v{CACHE_VERSION}.json").is_file()
 
 
 def word_frequencies(cache_dir: Path | None = None) -> tuple[str, ...]:
     """Whitespace-separated words of the training text, most frequent first (ties alphabetical)."""
-    return _word_frequencies(_folder(cache_dir))
+    return _word_frequencies(cache_folder(cache_dir, CACHE_DIR))
 
 
 @lru_cache(maxsize=1)
@@ -313,7 +299,7 @@ def encode_with(kind: str, tokenizer, text: str, reader: Callable[[str], str], u
 
 
 def _cache_path(kind: str, vocab_size: int, cache_dir: Path | None) -> Path:
-    return _folder(cache_dir) / f"{kind}-{vocab_size}-v{CACHE_VERSION}.json"
+    return cache_folder(cache_dir, CACHE_DIR) / f"{kind}-{vocab_size}-v{CACHE_VERSION}.json"
 
 
 def _train_bpe(text: str, vocab_size: int):
@@ -383,7 +369,7 @@ def trained_tokenizer(kind: str, vocab_size: int, cache_dir: Path | None = None)
         path.unlink(missing_ok=True)
     train_text = training_texts(cache_dir)[0]
     tokenizer = (_train_bpe if kind == "bpe" else _train_unigram)(train_text, vocab_size)
-    _atomic_write(path, tokenizer.to_str())
+    _write_text(path, tokenizer.to_str())
     _LOADED[path] = (_file_stamp(path), tokenizer)
     return tokenizer
 
@@ -464,18 +450,10 @@ def _hub_access(online: bool):
 
 
 def _probe_hub(spec: str) -> None:
-    """One quick request before downloading: no network or an unknown id fails in seconds, not after
-    the download library's minute of retries."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-
-    with _hub_access(True):
-        try:
-            HfApi().model_info(spec, timeout=HUB_TIMEOUT_S)
-        except (RepositoryNotFoundError, GatedRepoError) as error:
-            raise UserTokenizerError("not_found", str(error)) from error
-        except Exception as error:  # noqa: BLE001 - no network, DNS failure, timeout, server error
-            raise UserTokenizerError("offline", str(error)) from error
+    try:
+        probe_hub(spec, HUB_TIMEOUT_S)
+    except HubLookupError as error:
+        raise UserTokenizerError(error.reason, str(error)) from error
 
 
 def load_user_tokenizer(spec: str, allow_download: bool = False) -> UserTokenizer:
@@ -661,7 +639,7 @@ def heldout_token_counts(sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path
 
 def vocab_tradeoff(text: str, sizes=VOCAB_SIZES, kinds=TRAINED_KINDS, cache_dir: Path | None = None) -> list[TradeoffPoint]:
     """Tokens for ``text`` and for the held-out text at each vocabulary size (trains what is missing)."""
-    cache_dir = _folder(cache_dir)  # the memo below is keyed by the folder itself
+    cache_dir = cache_folder(cache_dir, CACHE_DIR)  # the memo below is keyed by the folder itself
     heldout_chars = len(training_texts(cache_dir)[1])
     heldout = heldout_token_counts(tuple(sizes), tuple(kinds), cache_dir)
     points = []

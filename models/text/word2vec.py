@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -35,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.text.disk_cache import atomic_write, cache_folder
 from models.text.embedding_space import WordSpace, tokenize_words
 
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "word2vec"
@@ -97,23 +96,6 @@ class TrainedWord2Vec:
     from_disk: bool  # True when this call loaded it from the disk cache
 
 
-def _folder(cache_dir: Path | None) -> Path:
-    return CACHE_DIR if cache_dir is None else Path(cache_dir)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def gensim_data_file(name: str) -> Path:
     from models.text.corpus import gensim_test_data_dir
 
@@ -137,7 +119,7 @@ def corpus_sentences(cache_dir: Path | None = None) -> list[list[str]]:
 
     Reading the Wikipedia dump takes seconds, so the word lists are cached as a text file.
     """
-    path = _folder(cache_dir) / f"corpus-v{CACHE_VERSION}.txt"
+    path = cache_folder(cache_dir, CACHE_DIR) / f"corpus-v{CACHE_VERSION}.txt"
     cached = _read_corpus(path)
     if cached is not None:
         return cached
@@ -150,7 +132,7 @@ def corpus_sentences(cache_dir: Path | None = None) -> list[list[str]]:
             if words:
                 sentences.append(words)
     lines = [" ".join(sentence) for sentence in sentences] + [f"{CORPUS_END} {len(sentences)}"]
-    _atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
     return sentences
 
 
@@ -163,7 +145,7 @@ def _save(path: Path, trained: TrainedWord2Vec) -> None:
             np.savez(stream, words=np.array(trained.space.words), vectors=trained.space.vectors,
                      facts=np.array(json.dumps(facts)))
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def _load(path: Path, params: Word2VecParams) -> TrainedWord2Vec | None:
@@ -187,13 +169,13 @@ def _load(path: Path, params: Word2VecParams) -> TrainedWord2Vec | None:
 
 def cached_on_disk(params: Word2VecParams, cache_dir: Path | None = None) -> bool:
     """Whether a trained file for these parameters exists (it is still checked when loaded)."""
-    return (_folder(cache_dir) / params.cache_name()).exists()
+    return (cache_folder(cache_dir, CACHE_DIR) / params.cache_name()).exists()
 
 
 def train_word2vec(params: Word2VecParams = Word2VecParams(), progress: Progress | None = None,
                    cache_dir: Path | None = None, workers: int = 2) -> TrainedWord2Vec:
     """Train (or load from the disk cache) a word2vec space; ``progress(fraction)`` after each epoch."""
-    cache_dir = _folder(cache_dir)
+    cache_dir = cache_folder(cache_dir, CACHE_DIR)
     path = cache_dir / params.cache_name()
     cached = _load(path, params)
     if cached is not None:
@@ -351,11 +333,11 @@ def _read_scores(path: Path) -> QualityScores | None:
 def cached_quality_scores(space: WordSpace, cache_key: str, cache_dir: Path | None = None,
                           restrict_vocab: int = RESTRICT_VOCAB) -> QualityScores:
     """``quality_scores`` kept on disk as JSON under ``cache_key`` (recomputed when unreadable or altered)."""
-    path = _folder(cache_dir) / f"scores-v{CACHE_VERSION}-{cache_key}-r{restrict_vocab}.json"
+    path = cache_folder(cache_dir, CACHE_DIR) / f"scores-v{CACHE_VERSION}-{cache_key}-r{restrict_vocab}.json"
     cached = _read_scores(path)
     if cached is not None:
         return cached
     scores = quality_scores(space, restrict_vocab)
     text = json.dumps({name: asdict(getattr(scores, name)) for name in ("wordsim", "simlex", "analogies")})
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return scores

@@ -6,12 +6,12 @@ from components.i18n import translate
 from components.text import escape_markdown
 from models.labs.sampling import (
     Settings,
-    TinyGPTModel,
     continuations,
     draw_samples,
     prompt_logits,
     sampling_view,
 )
+from models.pretrained.tiny_gpt import TinyGPTModel
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/sampling.py"

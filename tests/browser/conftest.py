@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from bench.server import free_port, start_server, stop_server, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(tempfile.gettempdir()) / "transformer-explainer-screenshots"
@@ -32,34 +29,6 @@ def find_chromium() -> str | None:
     candidates = [os.environ.get("CHROMIUM_PATH"), *CHROMIUM_CANDIDATES,
                   shutil.which("chromium"), shutil.which("chromium-browser")]
     return next((c for c in candidates if c and os.path.exists(c)), None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -77,15 +46,9 @@ def app_url(chromium_path) -> str:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(Path(tempfile.gettempdir()) / f"streamlit-test-{port}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "full"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-    )
+    process = start_server(port, output=log, extra_flags=("--client.showErrorDetails", "full"))
     try:
-        wait_healthy(url, process)
+        wait_healthy(url, process, timeout=90, poll_s=0.3)
         yield url
     finally:
         stop_server(process)

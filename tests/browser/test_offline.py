@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # when run as a script inside the namespace
     sys.path.insert(0, str(REPO))
 
-from tests.browser.conftest import stop_server  # noqa: E402
+from bench.server import free_port, start_server, stop_server, wait_healthy  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -44,20 +44,15 @@ def inside_namespace(chromium_path: str) -> dict:
     from playwright.sync_api import sync_playwright
 
     from components.navigation import PAGES
-    from tests.browser.conftest import CHROMIUM_FLAGS, RUN_TIMEOUT_MS, free_port, wait_for_app, wait_healthy
+    from tests.browser.conftest import CHROMIUM_FLAGS, RUN_TIMEOUT_MS, wait_for_app
 
     report = {"outside_reachable": outside_reachable(), "pages": {}}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(Path(tempfile.gettempdir()) / f"streamlit-offline-{port}.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-    )
+    server = start_server(port, output=log)
     try:
-        wait_healthy(url, server)
+        wait_healthy(url, server, timeout=90, poll_s=0.3)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1300, "height": 900})

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from bench.bench_class import find_nginx, start_proxy
-from tests.browser.conftest import (REPO, assert_no_exception, chart_signature, free_port, stop_server, wait_for_app,
-                                    wait_healthy)
+from bench.server import free_port, stop_server, wait_healthy
+from tests.browser.conftest import REPO, assert_no_exception, chart_signature, wait_for_app
 
 pytestmark = pytest.mark.browser
 

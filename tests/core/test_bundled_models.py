@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from models.core.evaluate import heldout_nll, target_tokens, unigram_nll
-from models.pretrained.tiny_gpt import ASSET_DIR, STYLES, load_tiny_gpt, read_eval, token_bytes, token_text
-from models.train import TrainConfig, encode_documents, model_config, sha256_of
+from models.pretrained.tiny_gpt import ASSET_DIR, STYLES, load_tiny_gpt, read_eval
+from models.text.corpus import encode_documents
+from models.pretrained.tokens import token_bytes, token_text
+from models.train import TrainConfig, model_config, sha256_of
 
 MAX_FILE_BYTES = 12_000_000
 MAX_PARAMETERS = 6_000_000

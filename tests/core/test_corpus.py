@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.text.corpus import Document, clean_wiki_text, load_corpus, split_documents
-from models.train import END_OF_TEXT, TrainConfig, batch_at, encode_documents, learning_rate, train_tokenizer
+from models.text.corpus import Document, clean_wiki_text, encode_documents, load_corpus, split_documents
+from models.pretrained.tokens import END_OF_TEXT
+from models.train import TrainConfig, batch_at, learning_rate, train_tokenizer
 
 
 @pytest.fixture(scope="module")

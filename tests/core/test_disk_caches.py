@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.text import disk_cache
 from models.text import tokenization as T
 from models.text import word2vec as w2v
 from models.text.word2vec import AnalogyScore, PairScore, QualityScores, Word2VecParams
@@ -105,14 +106,14 @@ def crash_mid_write(monkeypatch):
 
     monkeypatch.setattr(Path, "write_text", half_then_fail)
     monkeypatch.setattr(np, "savez", savez_half)
-    monkeypatch.setattr(T.os, "fdopen", HalfStream)
+    monkeypatch.setattr(disk_cache.os, "fdopen", HalfStream)
 
 
 def crash_before_rename(monkeypatch):
     def fail(*args):
         raise OSError("killed before the rename")
 
-    monkeypatch.setattr(w2v.os, "replace", fail)  # the os module: both caches use it
+    monkeypatch.setattr(disk_cache.os, "replace", fail)  # the os module: both caches use it
 
 
 WRITERS = {

@@ -10,7 +10,6 @@ from torch import nn
 from models.core.gpt import GPT, GPTConfig
 from models.labs.qkv import (
     MAX_TOKENS,
-    default_token,
     project,
     random_attention,
     random_lab,
@@ -19,6 +18,7 @@ from models.labs.qkv import (
     tiny_gpt_tokens,
     word_vectors,
 )
+from models.pretrained.tokens import default_token
 
 SENTENCE = "The dog chased the cat because it was hungry."
 

@@ -7,9 +7,7 @@ from scipy import stats
 
 from models.core.gpt import GPT, GPTConfig
 from models.labs.sampling import (
-    HFCausalModel,
     Settings,
-    TinyGPTModel,
     check_combination,
     continuations,
     cumulative_mass,
@@ -18,9 +16,10 @@ from models.labs.sampling import (
     prompt_logits,
     sampling_view,
     top_tokens,
-    written_length,
 )
-from models.pretrained.tiny_gpt import load_tokenizer
+from models.core.sampling import written_length
+from models.pretrained.tiny_gpt import TinyGPTModel, load_tokenizer
+from models.pretrained.user_model import TransformersModel as HFCausalModel
 
 VOCAB = 4096  # the bundled tokenizer's size
 
