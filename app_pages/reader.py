@@ -93,7 +93,7 @@ def recipe_section(reader):
     text_column, seed_column = st.columns([3, 1])
     with text_column:
         text = capped_text(t(f"{KEY}.recipe_sentence"), RECIPE_SENTENCE, f"{KEY}_recipe_sentence", area=False, max_chars=4000)
-    seed = seed_column.number_input(t(f"{KEY}.recipe_seed"), 0, 10_000, current_seed(), key=f"{KEY}_recipe_seed")
+    seed = seed_column.number_input(t(f"{KEY}.recipe_seed"), 0, 2**31 - 1, current_seed(), key=f"{KEY}_recipe_seed")
     try:
         sentence = lab.read_sentence(reader.tokenizer, text)
     except lab.ReaderInputError as error:
