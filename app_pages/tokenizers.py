@@ -5,56 +5,25 @@ import streamlit as st
 
 from components.chips import token_chips
 from components.figure_cache import cached_figure
+from components.figures.tokenizers import token_count_bars
 from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, section_header, what_to_notice
 from components.loaders import load_user_tokenizer
 from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
-from components.units import millions
-from components.widgets import progress_bar, run_button
-from components.figures.tokenizers import merge_curve, token_count_bars, vocab_tradeoff
-from models.labs.tokenizers import (by_kind, chip_colours, comparison_columns, merge_columns, merge_counts,
-                                    show_invisible, tokens_per_size, tradeoff_row)
+from components.tokenizer_panels import bpe_step_through, kind_name, tradeoff_section, train_with_progress
+from components.widgets import run_button
+from models.labs.tokenizers import chip_colours, comparison_columns, show_invisible
 from models.text import tokenization as tk
 
 KEY = "tokenizers"
 MAX_TEXT = 5000
-MAX_BPE_TEXT = 400
 MAX_CHIPS = 300
 USER_STATE = f"{KEY}_user_loaded"  # {"spec", "download", "error"} after the Load button
-D_MODELS = (64, 128, 256, 512, 768, 1024, 2048, 4096)
-CONTEXTS = (128, 512, 1024, 2048, 4096, 8192)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def tokenized(kind: str, text: str, vocab_size: int) -> tk.Tokenized:
     return tk.tokenize(kind, text, vocab_size)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def merge_trace(text: str) -> tk.MergeTrace:
-    return tk.bpe_merge_steps(text)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def tradeoff_points(text: str) -> list[tk.TradeoffPoint]:
-    return tk.vocab_tradeoff(text)
-
-
-def kind_name(kind: str) -> str:
-    return t(f"{KEY}.kind_{kind}")
-
-
-def train_with_progress(pairs: list[tuple[str, int]]) -> None:
-    """Train missing tokenizers (first visit only; then they load from disk) with a progress bar."""
-    with progress_bar(t(f"{KEY}.preparing_corpus")) as bar:
-        tk.training_texts()
-
-        def report(done, total, kind, size):
-            bar.progress(done / total, text=t(f"{KEY}.trained_one", name=kind_name(kind), size=size, done=done,
-                                              total=total))
-
-        bar.progress(0.05, text=t(f"{KEY}.training", n=len(pairs)))
-        tk.train_all(pairs, report)
 
 
 def set_example(name: str) -> None:
@@ -146,79 +115,6 @@ def comparison(text: str, results: list[tuple[str, tk.Tokenized]]) -> None:
             [r.chars_per_token for _, r in results], title=t(f"{KEY}.chart_title"), x_title=t(f"{KEY}.col_tokens"),
             hover_tokens=t(f"{KEY}.col_tokens"), hover_ratio=t(f"{KEY}.col_ratio"),
         ), key=f"{KEY}_compare_chart")
-
-
-@st.fragment
-def bpe_step_through() -> None:
-    section_header(KEY, "bpe", "intro")
-    text = capped_text(t(f"{KEY}.bpe_text"), tk.BPE_EXAMPLE, f"{KEY}_bpe_text", area=False, max_chars=MAX_BPE_TEXT,
-                       help=t(f"{KEY}.bpe_text_help", n=MAX_BPE_TEXT))
-    trace = merge_trace(text)
-    if not trace.initial:
-        st.info(t("common.empty_text"))
-        return
-    if not trace.steps:
-        st.info(t(f"{KEY}.bpe_no_merges"))
-        token_chips(trace.initial)
-        return
-    step = st.slider(t(f"{KEY}.bpe_step"), 0, len(trace.steps), min(5, len(trace.steps)), key=f"{KEY}_bpe_step")
-    tokens = trace.tokens_at(step)
-    if step == 0:
-        st.markdown(t(f"{KEY}.bpe_step_zero", n=len(trace.alphabet)))
-    else:
-        merge = trace.steps[step - 1]
-        left, right, new = (escape_markdown(visible_whitespace(piece)) for piece in (*merge.pair, merge.token))
-        st.markdown(t(f"{KEY}.bpe_step_info", step=step, left=left, right=right, token=new, count=merge.count))
-    st.markdown(t(f"{KEY}.bpe_tokens_now", tokens=len(tokens), chars=len(trace.initial)))
-    token_chips(tokens)
-    chart_column, table_column = st.columns([3, 2])
-    with chart_column:
-        st.plotly_chart(cached_figure(merge_curve, merge_counts(trace), step, title=t(f"{KEY}.bpe_curve_title"),
-                                      x_title=t(f"{KEY}.bpe_axis_merges"), y_title=t(f"{KEY}.bpe_axis_tokens"),
-                                      current_name=t(f"{KEY}.bpe_current")),
-                        key=f"{KEY}_bpe_chart")
-    with table_column:
-        st.dataframe(pd.DataFrame({t(f"{KEY}.col_{name}"): values
-                                   for name, values in merge_columns(trace.steps[:step], visible_whitespace).items()}),
-                     hide_index=True, height=300, key=f"{KEY}_bpe_table")
-    st.caption(t(f"{KEY}.bpe_rules"))
-
-
-@st.fragment
-def tradeoff_section(text: str) -> None:
-    section_header(KEY, "tradeoff", "intro")
-    missing = tk.missing_tokenizers()
-    if missing:
-        st.info(t(f"{KEY}.tradeoff_missing", n=len(missing)))
-        if not st.button(t(f"{KEY}.tradeoff_train"), key=f"{KEY}_tradeoff_train", icon=":material/model_training:"):
-            return
-        train_with_progress(missing)
-    d_column, context_column = st.columns(2)
-    d_model = d_column.select_slider(t(f"{KEY}.d_model"), D_MODELS, value=768, key=f"{KEY}_d_model",
-                                     help=t(f"{KEY}.d_model_help"))
-    context = context_column.select_slider(t(f"{KEY}.context"), CONTEXTS, value=1024, key=f"{KEY}_context",
-                                           help=t(f"{KEY}.context_help"))
-    points = tradeoff_points(text)
-    sizes = list(tk.VOCAB_SIZES)
-    kinds = by_kind(points)
-    tokens = {kind_name(kind): tokens_per_size(series, on_text=bool(text.strip())) for kind, series in kinds.items()}
-    tokens_title = (t(f"{KEY}.tradeoff_tokens_title") if text.strip()
-                    else t(f"{KEY}.tradeoff_heldout_title", n=points[0].heldout_chars))
-    parameters = [millions(tk.embedding_parameters(size, d_model)) for size in sizes]
-    st.plotly_chart(cached_figure(
-        vocab_tradeoff, sizes, tokens, parameters, tokens_title=tokens_title,
-        parameters_title=t(f"{KEY}.tradeoff_params_title", d=d_model), x_title=t(f"{KEY}.axis_vocab"),
-        tokens_axis=t(f"{KEY}.col_tokens"), parameters_axis=t(f"{KEY}.axis_params"),
-        parameters_name=t(f"{KEY}.axis_params"),
-    ), key=f"{KEY}_tradeoff_chart")
-    rows = [{t(f"{KEY}.col_tokenizer"): kind_name(kind),
-             **{t(f"{KEY}.col_{name}", n=context): value for name, value in tradeoff_row(point, context, d_model).items()}}
-            for kind, series in kinds.items() for point in series]
-    localized = st.column_config.NumberColumn(format="localized")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{KEY}_tradeoff_table",
-                 column_config={t(f"{KEY}.col_context_chars", n=context): localized,
-                                t(f"{KEY}.col_params"): localized, t(f"{KEY}.col_vocab"): localized})
-    st.markdown(t(f"{KEY}.tradeoff_explain"))
 
 
 page_header(KEY)
