@@ -21,6 +21,9 @@ def next_token_chart(page) -> str:
 def test_next_token_button_redraws(page, app_url, lang):
     open_page(page, app_url, "overview", lang)
     page.wait_for_selector(".js-plotly-plot")
+    # the timeline is drawn before the model loads: wait for the next-token bars themselves
+    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .some(c => c.data && c.data[0] && c.data[0].type === 'bar')""", timeout=60_000)
     before = next_token_chart(page)
     assert before
     page.locator("[data-testid='stButton'] button").first.click()
