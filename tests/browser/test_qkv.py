@@ -19,7 +19,7 @@ def test_opens_on_minilm_with_it_selected(page, app_url, lang):
     open_page(page, app_url, "qkv", lang)
     assert_no_exception(page)
     box = page.locator(".st-key-qkv_token").get_by_role("combobox")
-    assert "8: it" in box.input_value() + (box.get_attribute("aria-label", timeout=1000) or "") + page.locator(
+    assert "8: it" in box.input_value() + (box.get_attribute("aria-label", timeout=30_000) or "") + page.locator(
         ".st-key-qkv_token").evaluate("(element) => element.textContent")
     keyed_signature(page, "qkv_weights_chart")
     plot = page.locator(".st-key-qkv_weights_chart .js-plotly-plot")
