@@ -9,7 +9,7 @@ from components.figures.blocks import (BlockDrawing, block_diagrams, changed_par
 from components.figures.shared import heatmap
 from components.i18n import current_language, option_labels, t, translate
 from components.layout import next_page_link, page_header, what_to_notice
-from components.numbers import format_bytes, format_count
+from components.units import format_bytes, format_count
 from components.settings import current_seed
 from components.tiny_models import tiny_models
 from models.labs import blocks as lab

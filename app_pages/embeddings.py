@@ -5,7 +5,8 @@ from dataclasses import astuple
 import pandas as pd
 import streamlit as st
 
-from components.embedding_panels import context_section, first_word, quoted, sentences_section, space_for, typed_words
+from components.embedding_panels import (context_section, first_word, pieces_section, quoted, sentences_section, space_for,
+                                        typed_words)
 from components.figure_cache import cached_figure
 from components.figures.embeddings import axis_strip, projection_scatter, similarity_bars
 from components.i18n import option_labels, t
@@ -178,6 +179,7 @@ neighbours_section(space_name, trained_params)
 axis_section(space_name, trained_params)
 sentences_section(space_name, trained_params)
 st.divider()
+pieces_section()
 context_section(trained_params)
 what_to_notice(KEY)
 next_page_link(KEY)

@@ -10,11 +10,10 @@ from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_random_gpt, load_tiny_gpt, load_tiny_gpt_tokenizer
 from components.settings import current_device, follow_sidebar
 from components.text import capped_text, escape_markdown
-from components.units import count_text, gib, kib, kib_text, millions
+from components.units import count_text, format_bytes, gib, kib, kib_text, millions
 from components.widgets import progress_bar, run_button
 from components.figure_cache import cached_figure
 from models.core.device import available_devices
-from components.numbers import format_bytes
 from models.core.params import PRESETS, count_parameters, parameter_change, shape_of
 from models.labs.kv_cache import (
     BYTES_PER_VALUE,

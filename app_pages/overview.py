@@ -142,6 +142,10 @@ def family_figures(lang: str) -> dict[str, dict]:
 def show_timeline():
     st.subheader(t(f"{KEY}.timeline_title"))
     st.plotly_chart(figure_from_spec(timeline_figure(current_language())), key=f"{KEY}_timeline_chart")
+    half = (len(MILESTONES) + 1) // 2  # every milestone's detail in words too: a projector or a touch screen cannot hover
+    for column, milestones in zip(st.columns(2), (MILESTONES[:half], MILESTONES[half:])):
+        column.markdown("\n".join(f"- **{year} · {t(f'{KEY}.milestone_{name}')}**: {t(f'{KEY}.milestone_{name}_detail')}"
+                                   for year, name in milestones))
 
 
 def show_families():

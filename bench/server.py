@@ -27,12 +27,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, *, output=subprocess.DEVNULL, extra_flags: tuple[str, ...] = ()) -> subprocess.Popen:
-    """The app on ``port`` with the offline environment; stdout and stderr go to ``output``."""
+def start_server(port: int, *, output=subprocess.DEVNULL, extra_flags: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """The app on ``port`` with the offline environment plus ``env``; stdout and stderr go to ``output``."""
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port), *SERVER_FLAGS, *extra_flags],
         cwd=REPO, stdout=output, stderr=subprocess.STDOUT if output is not subprocess.DEVNULL else subprocess.DEVNULL,
-        env={**os.environ, **OFFLINE_ENV},
+        env={**os.environ, **OFFLINE_ENV, **(env or {})},
     )
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from components.figure_cache import cached_figure
 from components.figures.blocks import line_figure
 from components.i18n import option_labels, t
-from components.numbers import format_bytes, format_count
+from components.units import format_bytes, format_count
 from models.core import params
 
 CONTEXTS = tuple(2**n for n in range(7, 18))  # 128 .. 131,072 tokens

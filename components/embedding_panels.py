@@ -1,17 +1,19 @@
 """Panels of the Word embeddings page: which space a control reads, the words typed into a box, and the two
-sections on sentences (averaged word vectors) and on context ("bank": one word2vec vector vs MiniLM per layer)."""
+sections on a word made whole from its sub-word pieces, on sentences (averaged word vectors) and on context ("bank": one word2vec vector vs MiniLM per layer)."""
 
 import streamlit as st
 
 from components.figure_cache import cached_figure
-from components.figures.shared import heatmap, lines
+from components.chips import token_chips
+from components.figures.shared import bars, heatmap, lines
 from components.i18n import t
 from components.layout import section_header
 from components.loaders import load_bert_encoder, load_minilm_table_space, load_word2vec
 from components.text import capped_text, escape_markdown, numbered_labels
-from models.labs.embeddings import BANK_SENTENCES, DEFAULT_SENTENCES, MAX_CONTEXT_TOKENS, lines_of
+from models.labs.embeddings import (BANK_SENTENCES, DEFAULT_SENTENCES, MAX_CONTEXT_TOKENS, PIECES_OTHERS, PIECES_WORD,
+                                   lines_of)
 from models.text.embedding_space import (contextual_word_vectors, sentence_vectors, static_word_similarity,
-                                         tokenize_words)
+                                         tokenize_words, word_from_pieces)
 
 KEY = "embeddings"
 
@@ -49,6 +51,44 @@ def typed_words(column, label, default, key, max_chars=100):
 
 def first_word(column, label, default, key):
     return (typed_words(column, label, default, key) or [None])[0]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pieces_average(word: str, others: tuple, layer: int):
+    return word_from_pieces(sentence_states, word, list(others), layer)
+
+
+@st.fragment
+def pieces_section():
+    """The course's "vocalization": the tokenizer cuts one word into pieces, the encoder gives each piece a
+    vector, and their mean stands for the whole word."""
+    section_header(KEY, "pieces")
+    word_column, others_column = st.columns([1, 2])
+    word = first_word(word_column, t(f"{KEY}.pieces_word"), PIECES_WORD, f"{KEY}_pieces_word")
+    others = typed_words(others_column, t(f"{KEY}.pieces_others"), PIECES_OTHERS, f"{KEY}_pieces_others")[:8]
+    if word is None:
+        st.info(t(f"{KEY}.no_word"))
+        return
+    layers = load_bert_encoder().n_layers
+    layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_pieces_layer", help=t(f"{KEY}.layer_help"))
+    result = pieces_average(word, tuple(others), layer)
+    if result is None:
+        st.info(t(f"{KEY}.no_word"))
+        return
+    token_chips(result.pieces)
+    st.markdown(t(f"{KEY}.pieces_counts", word=escape_markdown(word), n=len(result.pieces),
+                  dims=result.vector.shape[0]))
+    if not result.others:
+        st.info(t(f"{KEY}.pieces_no_others"))
+        return
+    series = {t(f"{KEY}.pieces_mean", word=word): result.word_similarity}
+    series.update({t(f"{KEY}.pieces_alone", piece=piece): row
+                   for piece, row in zip(result.pieces, result.piece_similarity)})
+    st.plotly_chart(cached_figure(bars, labels=result.others, series=series, y_title=t(f"{KEY}.cosine"), height=300),
+                    key=f"{KEY}_pieces_chart")
+    best = int(result.word_similarity.argmax())
+    st.caption(t(f"{KEY}.pieces_closest", word=escape_markdown(word), layer=layer,
+                 other=escape_markdown(result.others[best]), cosine=float(result.word_similarity[best])))
 
 
 @st.fragment

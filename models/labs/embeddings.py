@@ -33,6 +33,8 @@ BANK_SENTENCES = ("We walked along the bank of the river.\nThe boat drifted towa
 MAX_WORDS = 20
 MAX_SENTENCES = 8
 MAX_CONTEXT_TOKENS = 64
+PIECES_WORD = "vocalization"  # the course's example: WordPiece cuts it into "vocal" + "ization"
+PIECES_OTHERS = "voice singing speech organization table"
 MAP_NEIGHBOURS_OF = 60  # the map adds neighbours of its first 60 words
 
 

@@ -302,6 +302,51 @@ def contextual_word_vectors(encode, sentences: list[str], word: str) -> Contextu
     return ContextualVectors(kept, skipped, vectors, similarity)
 
 
+@dataclass(frozen=True)
+class WordFromPieces:
+    """A word the tokenizer splits, made whole again by averaging its pieces' vectors."""
+
+    word: str
+    pieces: list[str]  # the word's pieces as written in it ("vocal", "ization")
+    layer: int  # which hidden state: 0 the embedding output, then each layer's output (-1 the last)
+    piece_vectors: np.ndarray  # (P, D) each piece's vector at that layer
+    vector: np.ndarray  # (D,) their mean: the word's vector
+    others: list[str]  # words to compare with, each also the mean of its own pieces
+    word_similarity: np.ndarray  # (O,) cosine between the word's mean vector and each other word
+    piece_similarity: np.ndarray  # (P, O) cosine between each piece alone and each other word
+
+
+def word_pieces_and_vectors(encode, word: str, layer: int = -1) -> tuple[list[str], np.ndarray]:
+    """The pieces of ``word`` encoded on its own and their vectors at ``layer`` (special tokens left out).
+
+    ``encode`` is ``BertEncoder.offsets_and_states``-shaped: character spans and (layers + 1, T, D)."""
+    offsets, states = encode(word)
+    positions = [i for i, (start, end) in enumerate(offsets) if end > start]
+    pieces = [word[offsets[i][0]:offsets[i][1]] for i in positions]
+    return pieces, np.asarray(states, dtype=np.float32)[layer, positions]
+
+
+def word_from_pieces(encode, word: str, others: list[str], layer: int = -1) -> WordFromPieces | None:
+    """Average the vectors of a word's sub-word pieces at ``layer`` into one word vector, and compare it
+    (and each piece alone) with other words made the same way. None when the word has no piece at all."""
+    pieces, piece_vectors = word_pieces_and_vectors(encode, word, layer)
+    if not pieces:
+        return None
+    vector = piece_vectors.mean(axis=0)
+    kept, other_vectors = [], []
+    for other in others:
+        other_pieces, vectors = word_pieces_and_vectors(encode, other, layer)
+        if other_pieces:
+            kept.append(other)
+            other_vectors.append(vectors.mean(axis=0))
+    if not other_vectors:
+        return WordFromPieces(word, pieces, layer, piece_vectors, vector, [], np.zeros(0), np.zeros((len(pieces), 0)))
+    targets = np.stack(other_vectors)
+    word_similarity = np.array([cosine(vector, target) for target in targets])
+    piece_similarity = np.array([[cosine(piece, target) for target in targets] for piece in piece_vectors])
+    return WordFromPieces(word, pieces, layer, piece_vectors, vector, kept, word_similarity, piece_similarity)
+
+
 def static_word_similarity(space: WordSpace, sentences: list[str], word: str) -> np.ndarray | None:
     """A static space gives ``word`` one vector whatever the sentence: an all-ones (S, S) matrix.
 

@@ -37,6 +37,10 @@ def test_every_control(lang):
         at.text_input(key=f"{KEY}_axis_{key}").input("big small city").run()
         assert_clean(at)
     at.text_area(key=f"{KEY}_sentences").input("one two three\nfour five six").run()
+    at.text_input(key=f"{KEY}_pieces_word").input("tokenization").run()
+    at.text_input(key=f"{KEY}_pieces_others").input("token organization").run()
+    at.slider(key=f"{KEY}_pieces_layer").set_value(0).run()
+    assert_clean(at)
     at.text_area(key=f"{KEY}_context_sentences").input("The river bank flooded.\nThe bank lent money.").run()
     at.text_input(key=f"{KEY}_context_word").input("bank").run()
     at.slider(key=f"{KEY}_layer").set_value(0).run()
@@ -97,13 +101,30 @@ def test_scores_table_and_static_vs_contextual():
     assert contextual[:3, :3].mean() > contextual[:3, 3:].mean()
 
 
+def test_word_from_pieces_shows_the_cores_numbers():
+    from models.pretrained.minilm import load_bert_encoder
+    from models.text.embedding_space import word_from_pieces
+
+    at = open_page(PAGE, timeout=600)
+    expected = word_from_pieces(load_bert_encoder().offsets_and_states, "vocalization",
+                                "voice singing speech organization table".split())
+    traces = chart(at, "pieces_chart")["data"]
+    assert [trace["x"] for trace in traces] == [expected.others] * 3
+    np.testing.assert_allclose(values(traces[0]["y"]), expected.word_similarity, rtol=1e-5)
+    np.testing.assert_allclose(np.stack([values(trace["y"]) for trace in traces[1:]]), expected.piece_similarity,
+                               rtol=1e-5)
+    assert "vocal" in traces[1]["name"] and "ization" in traces[2]["name"]
+    at.text_input(key=f"{KEY}_pieces_others").input("").run()
+    assert at.info
+
+
 ODD_INPUTS = ["", "   ", "🐱🐶🐭" * 30, "<script>alert(1)</script> <b>dog</b>", "a\x00b\x07c", "你好 世界", "x" * 20000]
 
 
 def test_odd_input_gets_a_message_not_a_traceback():
     at = open_page(PAGE, timeout=600)
     for text in ODD_INPUTS:
-        for key in ("own_words", "neighbour_word", "analogy_a", "axis_left", "context_word"):
+        for key in ("own_words", "neighbour_word", "analogy_a", "axis_left", "context_word", "pieces_word", "pieces_others"):
             at.text_input(key=f"{KEY}_{key}").input(text).run()
             assert_clean(at)
         for key in ("sentences", "context_sentences"):
@@ -150,4 +171,4 @@ def test_the_page_draws_everything_without_importing_transformers():
     done = subprocess.run([sys.executable, "-c", FRESH_VISIT, APP], cwd=REPO, capture_output=True, text=True,
                           timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split()[-2:] == ["False", "8"]  # every chart, the contextual ones included
+    assert done.stdout.split()[-2:] == ["False", "9"]  # every chart, the contextual ones included

@@ -55,3 +55,22 @@ def test_html_in_words_is_shown_as_text(page, app_url):
     wait_for_app(page)
     assert_no_exception(page)
     assert_injection_inert(page)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_word_from_pieces_follows_the_layer(page, app_url, lang):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(page, app_url, "embeddings", lang)
+    index = chart_index(page, "embeddings_pieces_chart")
+    before = chart_signature(page, index)
+    assert "vocal" in before and "ization" in before
+    slider = page.locator(".st-key-embeddings_pieces_layer input[type='range']")
+    slider.focus()
+    slider.press("Home")  # the last layer -> 0, the embedding output
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert chart_signature(page, chart_index(page, "embeddings_pieces_chart")) != before
+    section = page.locator(".st-key-embeddings_pieces_chart")
+    section.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    screenshot(page, f"embeddings-pieces-{lang}")

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from bench.bench_class import find_nginx, start_proxy
-from bench.server import free_port, stop_server, wait_healthy
-from tests.browser.conftest import REPO, assert_no_exception, chart_signature, wait_for_app
+from bench.bench_class import AGENT_ENV, find_nginx, start_proxy
+from bench.server import free_port, start_server, stop_server, wait_healthy
+from tests.browser.conftest import assert_no_exception, chart_signature, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -44,17 +42,12 @@ def replicas(chromium_path, nginx_path, tmp_path_factory):
     """Two `streamlit run` servers with the agent API on (for the benchmark's students) and one
     shared cookie secret, as deploy/compose.yaml gives its replicas."""
     logs = tmp_path_factory.mktemp("replicas")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "STREAMLIT_SERVER_ENABLE_AGENT_API": "true", "STREAMLIT_SERVER_COOKIE_SECRET": "test-secret-shared-by-replicas"}
+    env = {**AGENT_ENV, "STREAMLIT_SERVER_COOKIE_SECRET": "test-secret-shared-by-replicas"}
     ports, processes = [], []
     try:
         for index in range(REPLICAS):
             port = free_port()
-            log = open(logs / f"replica-{index}.log", "w")
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env))
+            processes.append(start_server(port, output=open(logs / f"replica-{index}.log", "w"), env=env))
             ports.append(port)
         for port, process in zip(ports, processes):
             wait_healthy(f"http://127.0.0.1:{port}", process, timeout=180)

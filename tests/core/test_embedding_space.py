@@ -253,3 +253,52 @@ def test_layer_summaries():
     summary = ContextualVectors(["a", "b", "c"], [], np.zeros((2, 3, 1)), similarity)
     np.testing.assert_allclose(summary.mean_by_layer, [0.6, 0.6])
     np.testing.assert_allclose(summary.lowest_by_layer, [0.4, 0.4])
+
+
+def test_word_from_pieces_averages_the_course_example_against_the_transformers_model(minilm, encoder):
+    import torch
+
+    from models.text.embedding_space import word_from_pieces
+
+    result = word_from_pieces(encoder.offsets_and_states, "vocalization", ["voice", "organization", "zzqx"])
+    assert result.pieces == ["vocal", "ization"]  # the course's split
+    encoded = minilm.tokenizer("vocalization", return_tensors="pt")
+    with torch.no_grad():
+        last = minilm.model(**encoded).last_hidden_state[0].numpy()
+    np.testing.assert_allclose(result.piece_vectors, last[1:-1], atol=2e-5)  # [CLS] and [SEP] left out
+    np.testing.assert_allclose(result.vector, last[1:-1].mean(axis=0), atol=2e-5)
+    assert result.others == ["voice", "organization", "zzqx"]  # a made-up word still has pieces
+    voice = last_layer_mean(minilm, "voice")
+    expected = voice @ result.vector / (np.linalg.norm(voice) * np.linalg.norm(result.vector))
+    np.testing.assert_allclose(result.word_similarity[0], expected, atol=1e-5)
+    assert result.piece_similarity.shape == (2, 3)
+
+
+def last_layer_mean(minilm, word):
+    import torch
+
+    encoded = minilm.tokenizer(word, return_tensors="pt")
+    with torch.no_grad():
+        return minilm.model(**encoded).last_hidden_state[0, 1:-1].numpy().mean(axis=0)
+
+
+def test_word_from_pieces_with_nothing_to_compare_or_no_piece(encoder):
+    from models.text.embedding_space import word_from_pieces
+
+    assert word_from_pieces(encoder.offsets_and_states, "", ["voice"]) is None
+    alone = word_from_pieces(encoder.offsets_and_states, "tokenization", [])
+    assert alone.pieces == ["token", "ization"] and alone.others == [] and alone.piece_similarity.shape == (2, 0)
+
+
+def test_the_pieces_story_the_page_tells(encoder):
+    """The page's text: at the embedding output the suffix alone resembles none of the words and the mean
+    follows "vocal"; by the last layer the suffix has moved towards "voice"."""
+    from models.text.embedding_space import word_from_pieces
+
+    others = "voice singing speech organization table".split()
+    first, last = (word_from_pieces(encoder.offsets_and_states, "vocalization", others, layer) for layer in (0, -1))
+    vocal, ization = first.piece_similarity
+    assert ization.max() < 0.2 < vocal.max()
+    assert others[int(first.word_similarity.argmax())] == others[int(vocal.argmax())] == "voice"
+    assert last.piece_similarity[1][0] > first.piece_similarity[1][0] + 0.3
+    assert others[int(last.word_similarity.argmax())] == "voice"
