@@ -13,6 +13,7 @@ from components.model_picker import user_model_picker
 from components.moe_panel import moe_section
 from components.text import capped_text, chart_label, escape_markdown, unique_labels, visible_whitespace
 from models.labs import inside_block as lab
+from models.pretrained.tokens import encode_in_place
 
 KEY = "inside_block"
 STYLES = ("2017", "2024")
@@ -96,8 +97,7 @@ def proof_section(style, bundle, ids, tokens, position, layer):
     with right:
         word = capped_text(t(f"{KEY}.replacement"), DEFAULT_REPLACEMENT, f"{KEY}_replacement", area=False,
                            max_chars=40, help=t(f"{KEY}.replacement_help"))
-    spaced = tokens[changed].startswith(" ") and not word.startswith(" ")
-    replacement = bundle.encode(" " + word if spaced and word else word)
+    replacement = encode_in_place(tokens, changed, word, bundle.encode)
     if not replacement or replacement[0] == ids[changed]:
         st.info(t(f"{KEY}.same_token"))
         return

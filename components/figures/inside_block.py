@@ -32,8 +32,11 @@ def activation_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], chosen: st
     traces.append(dict(type="scatter", x=list(clipped), y=list(np.interp(clipped, x, y)), mode="markers",
                        name=points_name, marker=dict(size=5, opacity=0.45, color="#d62728"),
                        hovertemplate="%{x:.2f} → %{y:.2f}<extra></extra>"))
-    return go.Figure(data=traces, layout=titled_layout(title, height, xaxis=dict(range=[low, high]),
-                                                        yaxis=dict(zeroline=True)))
+    # The legend sits inside the empty top-left corner (every curve is near 0 for negative inputs), so a long
+    # title or legend never runs into the other.
+    return go.Figure(data=traces, layout=titled_layout(
+        title, height, xaxis=dict(range=[low, high]), yaxis=dict(zeroline=True), margin=dict(l=10, r=10, t=48, b=10),
+        legend=dict(orientation="v", x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.7)")))
 
 
 def proof_bars(labels: Sequence[str], series: dict[str, Sequence[float]], changed: int, *, title: str,

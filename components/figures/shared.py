@@ -22,13 +22,12 @@ HIGHLIGHT = "#e8590c"  # the one row, token or edit a chart points at
 
 def titled_layout(title: str, height: int, **extra) -> dict:
     """Layout for a figure built in one ``go.Figure(traces, layout)`` call: title at the top left,
-    legend in a row under it. One call is much faster than several ``update_*`` calls."""
+    legend in a row under it; ``extra`` adds to that or replaces it (a margin, a legend elsewhere). One call is
+    much faster than several ``update_*`` calls."""
     return dict(
-        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
-        margin=dict(l=10, r=10, t=86, b=10),
-        font=FONT,
-        height=height,
-        legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left"),
+        dict(title=dict(text=title, x=0.0, xanchor="left", y=0.98, yref="container", yanchor="top"),
+             margin=dict(l=10, r=10, t=86, b=10), font=FONT, height=height,
+             legend=dict(orientation="h", x=0.0, y=1.02, yanchor="bottom", xanchor="left")),
         **extra,
     )
 

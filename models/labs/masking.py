@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from models.core import masks
+from models.pretrained.tokens import encode_in_place
 
 MAX_TOKENS = 32  # long enough for two sentences, short enough to read every cell
 
@@ -205,5 +206,4 @@ def replace_token(ids: list[int], position: int, replacement: list[int]) -> list
 def replace_word(ids: list[int], tokens: list[str], position: int, word: str, encode) -> list[int]:
     """``ids`` with the token at ``position`` replaced by the tokens ``encode(word)`` gives; the word
     takes over the replaced token's leading space, so " it" -> " she" rather than "she"."""
-    spaced = tokens[position].startswith(" ") and not word.startswith(" ")
-    return replace_token(ids, position, encode(" " + word if spaced and word else word))
+    return replace_token(ids, position, encode_in_place(tokens, position, word, encode))

@@ -54,3 +54,10 @@ def default_token(tokens: list[str], preferred: str = "it") -> int:
         if token.strip().lower() == preferred:
             return index
     return max(len(tokens) - 1, 0)
+
+
+def encode_in_place(tokens: list[str], position: int, word: str, encode) -> list[int]:
+    """The ids of ``word`` written where ``tokens[position]`` stands: it takes over that token's leading
+    space, so replacing " it" by "she" gives " she" (what a writer would type), not "she"."""
+    spaced = tokens[position].startswith(" ") and not word.startswith(" ")
+    return encode(" " + word if spaced and word else word)
