@@ -37,7 +37,7 @@ from models.text.disk_cache import atomic_write, cache_folder
 from models.text.embedding_space import WordSpace, tokenize_words
 
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "word2vec"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: one worker thread, so a space is the same in every process
 ARCHITECTURES = ("skipgram", "cbow")
 WORDSIM_FILE = "wordsim353.tsv"
 SIMLEX_FILE = "simlex999.txt"
@@ -173,8 +173,12 @@ def cached_on_disk(params: Word2VecParams, cache_dir: Path | None = None) -> boo
 
 
 def train_word2vec(params: Word2VecParams = Word2VecParams(), progress: Progress | None = None,
-                   cache_dir: Path | None = None, workers: int = 2) -> TrainedWord2Vec:
-    """Train (or load from the disk cache) a word2vec space; ``progress(fraction)`` after each epoch."""
+                   cache_dir: Path | None = None, workers: int = 1) -> TrainedWord2Vec:
+    """Train (or load from the disk cache) a word2vec space; ``progress(fraction)`` after each epoch.
+
+    One worker thread by default: gensim is only reproducible with one (threads race for the shared
+    vectors), and two processes that train the same parameters must draw the same space (server
+    replicas behind a proxy, parallel test workers); the default space takes about 10 s either way."""
     cache_dir = cache_folder(cache_dir, CACHE_DIR)
     path = cache_dir / params.cache_name()
     cached = _load(path, params)

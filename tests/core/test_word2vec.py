@@ -82,6 +82,15 @@ def test_train_caches_on_disk_and_reloads_identically(tmp_path, small_corpus):
     assert sorted(p.name for p in tmp_path.iterdir()) == [SMALL.cache_name()]  # no temporary files left
 
 
+def test_training_twice_draws_the_same_space(tmp_path, small_corpus):
+    """Two processes (server replicas, test workers) that train the same parameters show the same
+    neighbours: the CI run where one worker read a space the other had trained failed on this."""
+    first = train_word2vec(SMALL, cache_dir=tmp_path / "one")
+    second = train_word2vec(SMALL, cache_dir=tmp_path / "two")
+    assert not second.from_disk and second.space.words == first.space.words
+    np.testing.assert_array_equal(second.space.vectors, first.space.vectors)
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "other_params"])
 def test_damaged_cache_is_rebuilt(tmp_path, small_corpus, damage):
     path = tmp_path / SMALL.cache_name()
