@@ -69,7 +69,7 @@ def unused_params(requested: dict[str, list[str]]) -> dict[str, list[str]]:
     state = get_session_state()
     unused: dict[str, list[str]] = {"unknown": [], "invalid": [], "adjusted": []}
     if LANGUAGE_STATE_KEY in requested and requested[LANGUAGE_STATE_KEY][-1:] != [st.session_state.get(LANGUAGE_STATE_KEY)]:
-        unused["invalid"].append(LANGUAGE_STATE_KEY)
+        unused["invalid"].append(f"{LANGUAGE_STATE_KEY}={requested[LANGUAGE_STATE_KEY][-1]}")
     for key, raw in requested.items():
         if key == LANGUAGE_STATE_KEY:
             continue
