@@ -14,7 +14,7 @@ from tests.app.conftest import APP, assert_clean
 # Controls a link does not carry, on purpose: a person's own model or tokenizer loads only with its
 # button (and "download" would let a link fetch from the internet). The language radio is not bound
 # (its labels are "English" / "中文"): components.share keeps ``?lang=`` itself.
-NOT_IN_LINKS = {"lang", "tokenizers_user_spec", "tokenizers_user_download"}
+NOT_IN_LINKS = ("lang", "tokenizers_user_spec", "tokenizers_user_download", "_user_model_spec", "_user_model_online")
 WIDGET_KINDS = ("checkbox", "toggle", "radio", "selectbox", "multiselect", "slider", "select_slider",
                 "number_input", "text_input", "text_area")
 
@@ -112,7 +112,7 @@ def test_every_control_of_a_page_is_bound_to_the_url(spec):
     unbound = []
     for kind in WIDGET_KINDS:
         for widget in getattr(at, kind):
-            if widget.key not in NOT_IN_LINKS and widget.proto.query_param_key != widget.key:
+            if not widget.key.endswith(NOT_IN_LINKS) and widget.proto.query_param_key != widget.key:
                 unbound.append((kind, widget.key))
     assert not unbound, unbound
     assert {"seed", "device"} <= {w.key for kind in ("number_input", "selectbox") for w in getattr(at.sidebar, kind)}

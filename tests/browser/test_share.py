@@ -87,7 +87,7 @@ def move_control(page, move: Move) -> None:
     elif move.kind in ("checkbox", "toggle"):
         element.locator("label").first.click()
     elif move.kind == "radio":
-        element.locator("label[data-baseweb='radio']").nth(move.to).click()
+        element.get_by_role("radio").nth(move.to).locator("xpath=..").click()
     else:
         box = element.locator("textarea" if move.kind == "area" else "input")
         box.fill(move.to)
@@ -96,9 +96,19 @@ def move_control(page, move: Move) -> None:
 
 
 def charts(page) -> list[str]:
-    """Every Plotly chart's data on the page, in order."""
+    """Every Plotly chart's data on the page, in order, once two readings a second apart agree (under
+    load a page's later charts are drawn a while after the script has finished)."""
     page.wait_for_selector(".js-plotly-plot")
-    return page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'), c => JSON.stringify(c.data))")
+    read = """() => Array.from(document.querySelectorAll('.js-plotly-plot'),
+                               c => JSON.stringify([c.data || null, c.layout && c.layout.yaxis && c.layout.yaxis.type]))"""
+    before = page.evaluate(read)
+    for _ in range(30):
+        page.wait_for_timeout(1000)
+        now = page.evaluate(read)
+        if now == before and not any(chart.startswith("[null") for chart in now):
+            return now
+        before = now
+    return now
 
 
 def params(url: str) -> dict[str, list[str]]:
