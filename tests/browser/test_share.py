@@ -87,7 +87,7 @@ def move_control(page, move: Move) -> None:
     elif move.kind in ("checkbox", "toggle"):
         element.locator("label").first.click()
     elif move.kind == "radio":
-        element.get_by_role("radio").nth(move.to).locator("xpath=..").click()
+        element.get_by_role("radio").nth(move.to).check(force=True)  # the input is hidden under its label
     else:
         box = element.locator("textarea" if move.kind == "area" else "input")
         box.fill(move.to)
