@@ -14,6 +14,7 @@ from components.i18n import init_language, t  # noqa: E402
 from components.loaders import freeze_loaded_objects, warm_up_later  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.settings import device_picker, sidebar_settings  # noqa: E402
+from components.share import copy_link, link_note, missing_page_name, opening_params, sync_language_param  # noqa: E402
 from models.core.device import configure_threads  # noqa: E402
 
 # Nothing here imports torch (1-2 s): the page imports it when it needs it, so its first charts reach
@@ -23,8 +24,12 @@ st.set_page_config(page_title="Transformer Explainer", page_icon=str(ICON), layo
 configure_threads()
 init_language()
 navigation = build_navigation()
-device_slot = sidebar_settings()
+opening_url = opening_params(navigation)  # None except when this run opens the page
+missing_page = missing_page_name(navigation) if opening_url is not None else None
+link_slot, device_slot = sidebar_settings()
+sync_language_param()
 st.sidebar.caption(t("common.sidebar_caption"))
+note_slot = st.container()  # above the page: what of a shared link could not be used
 # Imported here, before any page, so that many students opening pages at once on a fresh server do
 # not race to import them half-way (plotly imports pandas lazily while a page imports it directly:
 # one session then saw "partially initialized module 'pandas'"). After the sidebar, so the browser
@@ -36,5 +41,7 @@ try:
     navigation.run()
 finally:
     device_picker(device_slot)  # lists the devices torch sees: drawn after the page, in its place in the sidebar
+    link_note(note_slot, opening_url, missing_page)  # once every bound widget has read the URL
+    copy_link(link_slot)
 warm_up_later()  # MiniLM for the attention page, once per server, after the first page is drawn
 freeze_loaded_objects()  # once per server: what the first page imported stays out of later full collections

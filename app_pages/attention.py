@@ -71,7 +71,7 @@ def grid_figure(model_id: str, text: str, hide_special: bool, words: tuple, _mod
 
 def choose_model():
     """(model id, loaded model); MiniLM stands in while no user model is loaded."""
-    choice = st.radio(t(f"{KEY}.model"), MODELS, key=f"{KEY}_model", format_func=option_labels(f"{KEY}.model_"))
+    choice = st.radio(t(f"{KEY}.model"), MODELS, key=f"{KEY}_model", bind="query-params", format_func=option_labels(f"{KEY}.model_"))
     st.caption(t(f"{KEY}.about_{choice}"))
     if choice.startswith("tiny_gpt"):
         return choice, load_tiny_gpt(choice.removeprefix("tiny_gpt_"))
@@ -89,9 +89,9 @@ def explore(model_id, text, hide_special, n_layers, n_heads, causal, model):
     st.subheader(t(f"{KEY}.head_title"))
     left, right = st.columns([3, 2], gap="medium")
     layer_column, head_column = left.columns(2)
-    layer = layer_column.slider(t(f"{KEY}.layer"), 1, n_layers, 1 if causal else 3, key=f"{KEY}_layer") - 1  # shown from 1
+    layer = layer_column.slider(t(f"{KEY}.layer"), 1, n_layers, 1 if causal else 3, key=f"{KEY}_layer", bind="query-params") - 1  # shown from 1
     head_names = {AVERAGE: t(f"{KEY}.average"), **{h: t(f"{KEY}.head_n", n=h + 1) for h in range(n_heads)}}
-    head = head_column.selectbox(t(f"{KEY}.head"), list(head_names), key=f"{KEY}_head", format_func=head_names.get)
+    head = head_column.selectbox(t(f"{KEY}.head"), list(head_names), key=f"{KEY}_head", bind="query-params", format_func=head_names.get)
     _, kept, _ = closeup(model_id, text, hide_special, layer, head, model)
     if len(kept) == 0:
         st.info(t(f"{KEY}.nothing_left"))
@@ -111,10 +111,10 @@ def follow(model_id, text, hide_special, layer, head, model):
     _, kept, labels = closeup(model_id, text, hide_special, layer, head, model)
     stack = attention_stack(model_id, text, model)
     query_column, top_column = st.columns([3, 1])
-    query = query_column.selectbox(t(f"{KEY}.query"), range(len(kept)), key=f"{KEY}_query",
+    query = query_column.selectbox(t(f"{KEY}.query"), range(len(kept)), key=f"{KEY}_query", bind="query-params",
                                    index=default_query(stack.tokens, kept),
                                    format_func=lambda n: f"{n + 1}: {labels[n]}")
-    top = top_column.number_input(t(f"{KEY}.top_k"), 1, 20, 5, key=f"{KEY}_top_k")
+    top = top_column.number_input(t(f"{KEY}.top_k"), 1, 20, 5, key=f"{KEY}_top_k", bind="query-params")
     words = (t(f"{KEY}.query_side"), t(f"{KEY}.key_side"), t(f"{KEY}.weight"))
     figure, links = lines_figure(model_id, text, hide_special, layer, head, query, int(top), words, model)
     st.plotly_chart(figure, key=f"{KEY}_lines_chart")
@@ -140,7 +140,7 @@ with model_column:
 with text_column:
     text = capped_text(t(f"{KEY}.text_label"), DEFAULT_TEXT, f"{KEY}_text", height=100, max_chars=2000,
                        help=t(f"{KEY}.text_help", n=MAX_TOKENS))
-    hide_special = st.checkbox(t(f"{KEY}.hide_special"), value=True, key=f"{KEY}_hide_special",
+    hide_special = st.checkbox(t(f"{KEY}.hide_special"), value=True, key=f"{KEY}_hide_special", bind="query-params",
                                help=t(f"{KEY}.hide_special_help"))
 
 stack = None

@@ -27,11 +27,11 @@ def sentence_labels(sentences):
 
 
 def options():
-    weighting = st.radio(t(f"{KEY}.weighting"), WEIGHTINGS, key=f"{KEY}_weighting",
+    weighting = st.radio(t(f"{KEY}.weighting"), WEIGHTINGS, key=f"{KEY}_weighting", bind="query-params",
                          format_func=option_labels(f"{KEY}.weighting_"), help=t(f"{KEY}.weighting_help"))
-    lowercase = st.checkbox(t(f"{KEY}.lowercase"), value=True, key=f"{KEY}_lowercase")
-    strip_punctuation = st.checkbox(t(f"{KEY}.strip_punctuation"), value=True, key=f"{KEY}_punctuation")
-    split_cjk = st.checkbox(t(f"{KEY}.split_cjk"), value=True, key=f"{KEY}_split_cjk",
+    lowercase = st.checkbox(t(f"{KEY}.lowercase"), value=True, key=f"{KEY}_lowercase", bind="query-params")
+    strip_punctuation = st.checkbox(t(f"{KEY}.strip_punctuation"), value=True, key=f"{KEY}_punctuation", bind="query-params")
+    split_cjk = st.checkbox(t(f"{KEY}.split_cjk"), value=True, key=f"{KEY}_split_cjk", bind="query-params",
                             help=t(f"{KEY}.split_cjk_help"))
     return weighting, lowercase, strip_punctuation, split_cjk
 

@@ -44,23 +44,25 @@ def set_style(style: str) -> None:
 
 
 def switch_controls(n_head: int) -> lab.BlockChoices:
+    start = lab.BlockChoices.style_2024()  # the widgets' own defaults too: a link leaves out what equals them
     for name in SWITCHES:
-        st.session_state.setdefault(f"{KEY}_{name}", getattr(lab.BlockChoices.style_2024(), name))
+        st.session_state.setdefault(f"{KEY}_{name}", getattr(start, name))
     groups, group_key = lab.kv_group_options(n_head), f"{KEY}_kv_group"
     if st.session_state[group_key] not in groups:  # another size has other head counts
         st.session_state[group_key] = min(groups, key=lambda g: abs(g - st.session_state[group_key]))
     for column, style in zip(st.columns(2), lab.STYLES):
         column.button(tr(f"all_{style}"), key=f"{KEY}_all_{style}", on_click=set_style, args=(style,), width="stretch")
-    values = {name: st.radio(tr(f"switch_{name}"), SWITCH_OPTIONS[name], key=f"{KEY}_{name}", horizontal=True,
+    values = {name: st.radio(tr(f"switch_{name}"), SWITCH_OPTIONS[name], SWITCH_OPTIONS[name].index(getattr(start, name)),
+                             key=f"{KEY}_{name}", bind="query-params", horizontal=True,
                              format_func=option_labels(f"{KEY}.{name}_"), help=tr(f"switch_{name}_help"))
               for name in ("norm_placement", "norm", "positions")}
     values["kv_group"] = st.select_slider(
-        tr("switch_kv_group"), groups, key=group_key, help=tr("switch_kv_group_help"),
+        tr("switch_kv_group"), groups, min(groups, key=lambda g: abs(g - start.kv_group)), key=group_key, bind="query-params", help=tr("switch_kv_group_help"),
         format_func=lambda g, lang=current_language(): translate(f"{KEY}.kv_group_option", lang, kv=n_head // g, group=g))
-    values["ffn"] = st.radio(tr("switch_ffn"), SWITCH_OPTIONS["ffn"], key=f"{KEY}_ffn", horizontal=True,
+    values["ffn"] = st.radio(tr("switch_ffn"), SWITCH_OPTIONS["ffn"], SWITCH_OPTIONS["ffn"].index(start.ffn), key=f"{KEY}_ffn", bind="query-params", horizontal=True,
                              format_func=option_labels(f"{KEY}.ffn_"), help=tr("switch_ffn_help"))
     st.page_link("app_pages/inside_block.py", label=tr("ffn_link"), icon=":material/hub:")
-    values["bias"] = st.toggle(tr("switch_bias"), key=f"{KEY}_bias", help=tr("switch_bias_help"))
+    values["bias"] = st.toggle(tr("switch_bias"), start.bias, key=f"{KEY}_bias", bind="query-params", help=tr("switch_bias_help"))
     return lab.BlockChoices(**values)
 
 
@@ -73,7 +75,7 @@ def right_title(choices: lab.BlockChoices) -> str:
 def two_blocks() -> None:
     st.subheader(tr("blocks_title"))
     st.markdown(tr("blocks_intro"))
-    size = st.selectbox(tr("size"), lab.SIZES, key=f"{KEY}_size", format_func=option_labels(f"{KEY}.size_"),
+    size = st.selectbox(tr("size"), lab.SIZES, key=f"{KEY}_size", bind="query-params", format_func=option_labels(f"{KEY}.size_"),
                         help=tr("size_help"))
     shape = lab.size_spec(size).shape
     control_column, diagram_column = st.columns([1, 2])
@@ -112,10 +114,10 @@ def deep_stack() -> None:
     st.subheader(tr("depth_title"))
     st.markdown(tr("depth_intro"))
     depth_column, norm_column, init_column = st.columns(3)
-    n_layer = depth_column.slider(tr("depth_layers"), 2, 48, 24, step=2, key=f"{KEY}_depth_layers")
-    norm = norm_column.radio(tr("depth_norm"), ("layernorm", "rmsnorm"), key=f"{KEY}_depth_norm", horizontal=True,
+    n_layer = depth_column.slider(tr("depth_layers"), 2, 48, 24, step=2, key=f"{KEY}_depth_layers", bind="query-params")
+    norm = norm_column.radio(tr("depth_norm"), ("layernorm", "rmsnorm"), key=f"{KEY}_depth_norm", bind="query-params", horizontal=True,
                              format_func=option_labels(f"{KEY}.norm_"))
-    init = init_column.radio(tr("depth_init"), lab.INITS, key=f"{KEY}_depth_init", horizontal=True,
+    init = init_column.radio(tr("depth_init"), lab.INITS, key=f"{KEY}_depth_init", bind="query-params", horizontal=True,
                              format_func=option_labels(f"{KEY}.init_"), help=tr("depth_init_help"))
     with st.spinner(tr("depth_running")):
         norms = measure_depth(n_layer, norm, init, current_seed())
@@ -147,11 +149,11 @@ def positions() -> None:
     st.subheader(tr("rope_title"))
     st.markdown(tr("rope_intro"))
     length_column, dim_column, pair_column = st.columns(3)
-    seq_len = length_column.slider(tr("rope_length"), 4, 64, 24, key=f"{KEY}_rope_length")
-    head_dim = dim_column.select_slider(tr("rope_head_dim"), HEAD_DIMS, value=32, key=f"{KEY}_rope_head_dim")
+    seq_len = length_column.slider(tr("rope_length"), 4, 64, 24, key=f"{KEY}_rope_length", bind="query-params")
+    head_dim = dim_column.select_slider(tr("rope_head_dim"), HEAD_DIMS, value=32, key=f"{KEY}_rope_head_dim", bind="query-params")
     pair_key = f"{KEY}_rope_pair"
     st.session_state[pair_key] = min(st.session_state.get(pair_key, 2), head_dim // 2 - 1)  # fewer pairs in a small head
-    pair = pair_column.slider(tr("rope_pair"), 0, head_dim // 2 - 1, key=pair_key, help=tr("rope_pair_help"))
+    pair = pair_column.slider(tr("rope_pair"), 0, head_dim // 2 - 1, min(2, head_dim // 2 - 1), key=pair_key, bind="query-params", help=tr("rope_pair_help"))
     pictures = position_pictures(seq_len, head_dim, pair, current_seed())
     rotation_column, scores_column = st.columns(2)
     rotation_column.markdown(tr("rope_rotation_text"))
@@ -159,7 +161,7 @@ def positions() -> None:
                   for p, d in zip(pictures.rotation.pairs, pictures.rotation.degrees_per_position)]
     chart(cached_figure(rope_rotation_figure, pictures.rotation.points, pair_names, position_label=tr("position"),
                         x_title=tr("rope_first"), y_title=tr("rope_second")), "rotation", rotation_column)
-    method = scores_column.radio(tr("scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method",
+    method = scores_column.radio(tr("scores_method"), ("rope", "sinusoidal"), key=f"{KEY}_scores_method", bind="query-params",
                                  horizontal=True, format_func=option_labels(f"{KEY}.scores_method_"))
     scores = pictures.scores[method]
     chart(cached_figure(heatmap, scores.scores, colorscale="RdBu", annotate=False, height=380, value_format=".3f",

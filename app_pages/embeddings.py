@@ -41,13 +41,13 @@ def training():
     section_header(KEY, "train")
     with st.form(f"{KEY}_train_form"):
         size, window, architecture, epochs, min_count = st.columns(5)
-        vector_size = size.select_slider(t(f"{KEY}.vector_size"), [25, 50, 100, 200, 300], 100, key=f"{KEY}_vector_size")
-        window = window.slider(t(f"{KEY}.window"), 1, 10, 5, key=f"{KEY}_window", help=t(f"{KEY}.window_help"))
-        architecture = architecture.radio(t(f"{KEY}.architecture"), ARCHITECTURES, key=f"{KEY}_architecture",
+        vector_size = size.select_slider(t(f"{KEY}.vector_size"), [25, 50, 100, 200, 300], 100, key=f"{KEY}_vector_size", bind="query-params")
+        window = window.slider(t(f"{KEY}.window"), 1, 10, 5, key=f"{KEY}_window", bind="query-params", help=t(f"{KEY}.window_help"))
+        architecture = architecture.radio(t(f"{KEY}.architecture"), ARCHITECTURES, key=f"{KEY}_architecture", bind="query-params",
                                           format_func=option_labels(f"{KEY}.architecture_"),
                                           help=t(f"{KEY}.architecture_help"))
-        epochs = epochs.slider(t(f"{KEY}.epochs"), 1, 20, 5, key=f"{KEY}_epochs")
-        min_count = min_count.slider(t(f"{KEY}.min_count"), 1, 50, 5, key=f"{KEY}_min_count",
+        epochs = epochs.slider(t(f"{KEY}.epochs"), 1, 20, 5, key=f"{KEY}_epochs", bind="query-params")
+        min_count = min_count.slider(t(f"{KEY}.min_count"), 1, 50, 5, key=f"{KEY}_min_count", bind="query-params",
                                      help=t(f"{KEY}.min_count_help"))
         if st.form_submit_button(t(f"{KEY}.train_button"), key=f"{KEY}_train", type="primary"):
             asked = Word2VecParams(vector_size, window, architecture, epochs, min_count, current_seed())
@@ -81,12 +81,12 @@ def projection_section(name, params):
     section_header(KEY, "projection")
     controls, chart = st.columns([1, 3])
     with controls:
-        groups = st.multiselect(t(f"{KEY}.groups"), list(GROUPS), default=list(GROUPS), key=f"{KEY}_groups",
+        groups = st.multiselect(t(f"{KEY}.groups"), list(GROUPS), default=list(GROUPS), key=f"{KEY}_groups", bind="query-params",
                                 format_func=option_labels(f"{KEY}.group_"))
         own = capped_text(t(f"{KEY}.own_words"), "", f"{KEY}_own_words", area=False, max_chars=300,
                           help=t(f"{KEY}.own_words_help"))
-        neighbours = st.slider(t(f"{KEY}.add_neighbours"), 0, 5, 0, key=f"{KEY}_neighbours")
-        dims = st.radio(t(f"{KEY}.dimensions"), (2, 3), horizontal=True, key=f"{KEY}_dims",
+        neighbours = st.slider(t(f"{KEY}.add_neighbours"), 0, 5, 0, key=f"{KEY}_neighbours", bind="query-params")
+        dims = st.radio(t(f"{KEY}.dimensions"), (2, 3), horizontal=True, key=f"{KEY}_dims", bind="query-params",
                         format_func=option_labels(f"{KEY}.dims_"))
     own_words = tuple(dict.fromkeys(tokenize_words(own)))[:MAX_WORDS]
     words, group_of, result, missing = on_space("map", name, params, tuple(groups), own_words, neighbours, dims)
@@ -111,7 +111,7 @@ def neighbours_section(name, params):
     with left:
         st.subheader(t(f"{KEY}.neighbours_title"))
         word = first_word(left, t(f"{KEY}.neighbour_word"), "france", f"{KEY}_neighbour_word")
-        k = st.slider(t(f"{KEY}.neighbour_count"), 3, 20, 8, key=f"{KEY}_neighbour_count")
+        k = st.slider(t(f"{KEY}.neighbour_count"), 3, 20, 8, key=f"{KEY}_neighbour_count", bind="query-params")
         found = on_space("neighbours", name, params, word, k) if word else []
         if word is None:
             st.info(t(f"{KEY}.no_word"))
@@ -147,7 +147,7 @@ def set_axis_preset():
 @st.fragment
 def axis_section(name, params):
     section_header(KEY, "axis")
-    preset = st.selectbox(t(f"{KEY}.axis_preset"), list(AXES), key=f"{KEY}_axis_preset", on_change=set_axis_preset,
+    preset = st.selectbox(t(f"{KEY}.axis_preset"), list(AXES), key=f"{KEY}_axis_preset", bind="query-params", on_change=set_axis_preset,
                           format_func=option_labels(f"{KEY}.axis_"))
     left_words, right_words, words = AXES[preset]
     left, right, placed = [typed_words(column, t(f"{KEY}.axis_{key}"), default, f"{KEY}_axis_{key}", 300)[:MAX_WORDS]
@@ -172,7 +172,7 @@ page_header(KEY)
 trained_params = training()
 quality_table(trained_params)
 st.divider()
-space_name = st.radio(t(f"{KEY}.space"), SPACES, horizontal=True, key=f"{KEY}_space",
+space_name = st.radio(t(f"{KEY}.space"), SPACES, horizontal=True, key=f"{KEY}_space", bind="query-params",
                       format_func=option_labels(f"{KEY}.space_"), help=t(f"{KEY}.space_help"))
 projection_section(space_name, trained_params)
 neighbours_section(space_name, trained_params)

@@ -80,7 +80,7 @@ def ffn_section(style, ids, tokens, position, layer, text):
     left, right = st.columns(2)
     with left:
         user_position = token_picker(t(f"{KEY}.token_pick"), f"{KEY}_user_token", found[1], len(found[1]) - 1)
-    user_layer = right.selectbox(t(f"{KEY}.layer"), range(user.n_layers), key=f"{KEY}_user_layer",
+    user_layer = right.selectbox(t(f"{KEY}.layer"), range(user.n_layers), key=f"{KEY}_user_layer", bind="query-params",
                                  format_func=lambda i: str(i + 1))
     st.caption(t(f"{KEY}.user_showing", spec=escape_markdown(user.spec)))
     view, user_tokens = user_ffn(loaded, text, user_position, user_layer)
@@ -152,7 +152,7 @@ def lens_section(style, bundle, ids, tokens, position):
 
 
 page_header(KEY)
-style = st.radio(t(f"{KEY}.model"), STYLES, index=1, key=f"{KEY}_model", horizontal=True,
+style = st.radio(t(f"{KEY}.model"), STYLES, index=1, key=f"{KEY}_model", bind="query-params", horizontal=True,
                  format_func=option_labels(f"{KEY}.model_"))
 text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=500)
 try:
@@ -173,7 +173,7 @@ if model_bundle is not None:
         left, right = st.columns(2)
         with left:
             token = token_picker(t(f"{KEY}.token_pick"), f"{KEY}_token", prompt_tokens, len(prompt_tokens) - 1)
-        layer = right.selectbox(t(f"{KEY}.layer"), range(model_bundle.config.n_layer), key=f"{KEY}_layer",
+        layer = right.selectbox(t(f"{KEY}.layer"), range(model_bundle.config.n_layer), key=f"{KEY}_layer", bind="query-params",
                                 format_func=lambda i: str(i + 1))
         ffn_section(style, prompt_ids, prompt_tokens, token, layer, text)
         proof_section(style, model_bundle, prompt_ids, prompt_tokens, token, layer)

@@ -36,7 +36,7 @@ RESULT = f"{KEY}_result"
 
 def choose_model(device: str):
     """(config, a function that returns the model, an id for it); the large model is built only when run."""
-    choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
+    choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", bind="query-params", horizontal=True,
                       format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
     if choice != "large":
         config = load_tiny_gpt(choice, device).model.config
@@ -44,8 +44,8 @@ def choose_model(device: str):
                      kv_heads=config.n_kv_head, context=config.block_size, params=millions(parameter_count(config))))
         return config, lambda: load_tiny_gpt(choice, device).model, (choice,)
     left, right = st.columns(2)
-    layers = left.select_slider(t(f"{KEY}.layers"), LARGE_LAYERS, value=12, key=f"{KEY}_layers")
-    width = right.select_slider(t(f"{KEY}.width"), LARGE_WIDTHS, value=768, key=f"{KEY}_width")
+    layers = left.select_slider(t(f"{KEY}.layers"), LARGE_LAYERS, value=12, key=f"{KEY}_layers", bind="query-params")
+    width = right.select_slider(t(f"{KEY}.width"), LARGE_WIDTHS, value=768, key=f"{KEY}_width", bind="query-params")
     config = large_config(layers, width)
     st.caption(t(f"{KEY}.large_caption", layers=layers, width=width, heads=config.n_head, vocab=config.vocab_size,
                  params=millions(parameter_count(config))))
@@ -56,15 +56,16 @@ def run_controls():
     st.subheader(t(f"{KEY}.run_title"))
     st.markdown(t(f"{KEY}.run_explain"))
     devices = available_devices()
-    follow_sidebar(f"{KEY}_device", current_device().type if current_device().type in devices else "cpu")
+    sidebar_device = current_device().type if current_device().type in devices else "cpu"
+    follow_sidebar(f"{KEY}_device", sidebar_device)
     model_column, prompt_column, device_column = st.columns([3, 3, 1])
     with device_column:
-        device = st.selectbox(t(f"{KEY}.device_label"), devices, key=f"{KEY}_device", help=t(f"{KEY}.device_help"))
+        device = st.selectbox(t(f"{KEY}.device_label"), devices, devices.index(sidebar_device), key=f"{KEY}_device", bind="query-params", help=t(f"{KEY}.device_help"))
     with model_column:
         config, get_model, model_id = choose_model(device)
     with prompt_column:
         text = capped_text(t(f"{KEY}.prompt_label"), DEFAULT_PROMPT, f"{KEY}_prompt", area=False, max_chars=1000)
-        asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 128, key=f"{KEY}_new_tokens",
+        asked = st.slider(t(f"{KEY}.new_tokens"), 1, 256, 128, key=f"{KEY}_new_tokens", bind="query-params",
                           help=t(f"{KEY}.new_tokens_help"))
     ids = load_tiny_gpt_tokenizer().encode(text).ids if text.strip() else []
     if not ids:
@@ -156,11 +157,11 @@ def variants_section():
     llama = PRESETS["Llama-3-8B"]
     st.markdown(t(f"{KEY}.variants_explain", mha_change=f"{parameter_change(llama, llama.n_head):+.1%}"))
     context_column, dtype_column, scale_column = st.columns([3, 2, 1])
-    context = context_column.select_slider(t(f"{KEY}.context_label"), CONTEXTS, value=8192, key=f"{KEY}_context",
+    context = context_column.select_slider(t(f"{KEY}.context_label"), CONTEXTS, value=8192, key=f"{KEY}_context", bind="query-params",
                                            format_func=count_text)
-    dtype = dtype_column.selectbox(t(f"{KEY}.dtype_label"), tuple(BYTES_PER_VALUE), index=1, key=f"{KEY}_dtype",
+    dtype = dtype_column.selectbox(t(f"{KEY}.dtype_label"), tuple(BYTES_PER_VALUE), index=1, key=f"{KEY}_dtype", bind="query-params",
                                    format_func=option_labels(f"{KEY}.dtype_"))
-    log_y = scale_column.toggle(t(f"{KEY}.log_scale"), value=True, key=f"{KEY}_log")
+    log_y = scale_column.toggle(t(f"{KEY}.log_scale"), value=True, key=f"{KEY}_log", bind="query-params")
     rows = preset_variants(context, BYTES_PER_VALUE[dtype])
     models = list(dict.fromkeys(row.model for row in rows))
     series = {t(f"{KEY}.variant_{v}"): [gib(row.bytes_for_context) for row in rows if row.variant == v]

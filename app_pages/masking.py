@@ -49,9 +49,9 @@ def labels_for(tokens):
 
 def layer_and_head(n_layers, n_heads, prefix):
     left, right, _ = st.columns([1, 1, 2])
-    layer = left.selectbox(t(f"{KEY}.layer"), range(n_layers), key=f"{KEY}_{prefix}_layer",
+    layer = left.selectbox(t(f"{KEY}.layer"), range(n_layers), key=f"{KEY}_{prefix}_layer", bind="query-params",
                            format_func=lambda i: str(i + 1))
-    head = right.selectbox(t(f"{KEY}.head"), range(n_heads), key=f"{KEY}_{prefix}_head",
+    head = right.selectbox(t(f"{KEY}.head"), range(n_heads), key=f"{KEY}_{prefix}_head", bind="query-params",
                            format_func=lambda i: str(i + 1))
     return layer, head
 
@@ -85,9 +85,10 @@ def both_ways(style, ids, tokens):
 def the_proof(style, bundle, ids, tokens):
     st.subheader(t(f"{KEY}.proof_title"))
     st.markdown(t(f"{KEY}.proof_explain"))
-    keep_selection(f"{KEY}_edit_position", tuple(ids), min(default_token(tokens) + 1, len(ids) - 1))
+    first_edit = min(default_token(tokens) + 1, len(ids) - 1)
+    keep_selection(f"{KEY}_edit_position", tuple(ids), first_edit)
     position_column, word_column = st.columns(2)
-    position = position_column.selectbox(t(f"{KEY}.edit_position"), range(len(ids)), key=f"{KEY}_edit_position",
+    position = position_column.selectbox(t(f"{KEY}.edit_position"), range(len(ids)), first_edit, key=f"{KEY}_edit_position", bind="query-params",
                                          format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")
     with word_column:
         word = capped_text(t(f"{KEY}.replacement"), DEFAULT_REPLACEMENT, f"{KEY}_replacement", area=False,
@@ -128,7 +129,7 @@ def reader_and_writer(ids, tokens):
     st.subheader(t(f"{KEY}.families_title"))
     st.markdown(t(f"{KEY}.families_explain"))
     keep_selection(f"{KEY}_query", tuple(ids), default_token(tokens))
-    query = st.selectbox(t(f"{KEY}.query_pick"), range(len(ids)), key=f"{KEY}_query",
+    query = st.selectbox(t(f"{KEY}.query_pick"), range(len(ids)), default_token(tokens), key=f"{KEY}_query", bind="query-params",
                          format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")
     reader, writer = st.columns(2)
     with reader, st.container(border=True):
@@ -152,7 +153,7 @@ def padding_section(style, bundle):
             pair.append(cut_tokens(bundle, capped_text(t(f"{KEY}.{name}_sentence"), default, f"{KEY}_{name}", area=False,
                                                    max_chars=200), MAX_PAIR_TOKENS, CUT))
     (first, first_tokens), (second, second_tokens) = pair
-    causal = option_column.checkbox(t(f"{KEY}.padding_causal"), value=False, key=f"{KEY}_padding_causal")
+    causal = option_column.checkbox(t(f"{KEY}.padding_causal"), value=False, key=f"{KEY}_padding_causal", bind="query-params")
     if not first or not second:
         st.info(t(f"{KEY}.padding_empty"))
         return
@@ -177,7 +178,7 @@ def padding_section(style, bundle):
 
 
 page_header(KEY)
-style = st.radio(t(f"{KEY}.model"), STYLES, key=f"{KEY}_model", horizontal=True,
+style = st.radio(t(f"{KEY}.model"), STYLES, key=f"{KEY}_model", bind="query-params", horizontal=True,
                  format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
 text = capped_text(t(f"{KEY}.sentence_label"), DEFAULT_SENTENCE, f"{KEY}_sentence", area=False, max_chars=500)
 try:

@@ -52,7 +52,7 @@ def controls():
     with text_column:
         text = capped_text(tr("sentence_label"), qkv_lab.REFERENT_SENTENCE, f"{KEY}_sentence", area=False,
                            max_chars=500, help=tr("sentence_help"))
-        source = st.radio(tr("source"), SOURCES, key=f"{KEY}_source", horizontal=True,
+        source = st.radio(tr("source"), SOURCES, key=f"{KEY}_source", bind="query-params", horizontal=True,
                           format_func=option_labels(f"{KEY}.source_"), help=tr("source_help"))
     if st.session_state.get(f"{KEY}_causal_for") != source:  # each source opens the way it was trained
         st.session_state[f"{KEY}_causal_for"] = source
@@ -62,12 +62,12 @@ def controls():
         width = heads = layer = None
         if source == "minilm":
             layer = st.select_slider(tr("layer"), range(load_bert_encoder().n_layers), value=referent().layer,
-                                     key=f"{KEY}_layer", format_func=lambda i: str(i + 1), help=tr("layer_help"))
+                                     key=f"{KEY}_layer", bind="query-params", format_func=lambda i: str(i + 1), help=tr("layer_help"))
         if source == "random":
-            width = st.select_slider(tr("width"), WIDTHS, value=8, key=f"{KEY}_width", help=tr("width_help"))
-            heads = st.select_slider(tr("heads"), HEAD_COUNTS, value=2, key=f"{KEY}_heads", help=tr("heads_help"))
-        causal = st.checkbox(tr("causal"), key=f"{KEY}_causal", help=tr("causal_help"))
-        no_projection = st.toggle(tr("no_projection"), value=False, key=f"{KEY}_no_projection",
+            width = st.select_slider(tr("width"), WIDTHS, value=8, key=f"{KEY}_width", bind="query-params", help=tr("width_help"))
+            heads = st.select_slider(tr("heads"), HEAD_COUNTS, value=2, key=f"{KEY}_heads", bind="query-params", help=tr("heads_help"))
+        causal = st.checkbox(tr("causal"), source != "minilm", key=f"{KEY}_causal", bind="query-params", help=tr("causal_help"))
+        no_projection = st.toggle(tr("no_projection"), value=False, key=f"{KEY}_no_projection", bind="query-params",
                                   help=tr("no_projection_help"))
         st.caption(tr("no_projection_explain"))
     return text, source, width, heads, layer, causal, no_projection
@@ -139,10 +139,11 @@ def pickers(lab):
     if state.get(f"{KEY}_head") not in range(lab.n_heads):
         state[f"{KEY}_head"] = 0
     pick_token, pick_head = st.columns(2)
-    token = pick_token.selectbox(tr("token_pick"), range(len(lab.tokens)), key=f"{KEY}_token",
+    token = pick_token.selectbox(tr("token_pick"), range(len(lab.tokens)), default_token(lab.tokens), key=f"{KEY}_token", bind="query-params",
                                  format_func=lambda i: f"{i + 1}: {visible_whitespace(lab.tokens[i])}")
     head_names = [head_name(lab, h) for h in range(lab.n_heads)]  # translated now, not when drawn
-    head = pick_head.selectbox(tr("head_pick"), range(lab.n_heads), key=f"{KEY}_head",
+    first_head = referent().head if st.session_state.get(f"{KEY}_source") == "minilm" else 0  # as a source change sets it
+    head = pick_head.selectbox(tr("head_pick"), range(lab.n_heads), min(first_head, lab.n_heads - 1), key=f"{KEY}_head", bind="query-params",
                                format_func=head_names.__getitem__, help=tr("head_pick_help"))
     return token, head
 

@@ -63,10 +63,10 @@ def fill_section(reader):
         st.session_state[f"{KEY}_chips_for"] = tuple(sentence.ids)
         st.session_state[f"{KEY}_chips"] = []
     left, right = st.columns([3, 1])
-    chosen = left.multiselect(t(f"{KEY}.chips_label"), range(len(sentence.ids)), key=f"{KEY}_chips",
+    chosen = left.multiselect(t(f"{KEY}.chips_label"), range(len(sentence.ids)), key=f"{KEY}_chips", bind="query-params",
                               format_func=lambda i: f"{i}: {visible_whitespace(sentence.tokens[i])}",
                               help=t(f"{KEY}.chips_help"))
-    k = right.slider(t(f"{KEY}.top_k"), 3, 10, 5, key=f"{KEY}_top_k")
+    k = right.slider(t(f"{KEY}.top_k"), 3, 10, 5, key=f"{KEY}_top_k", bind="query-params")
     try:
         result = filled(text, tuple(sorted(chosen)), k)
     except lab.ReaderInputError as error:
@@ -93,7 +93,7 @@ def recipe_section(reader):
     text_column, seed_column = st.columns([3, 1])
     with text_column:
         text = capped_text(t(f"{KEY}.recipe_sentence"), RECIPE_SENTENCE, f"{KEY}_recipe_sentence", area=False, max_chars=4000)
-    seed = seed_column.number_input(t(f"{KEY}.recipe_seed"), 0, 2**31 - 1, current_seed(), key=f"{KEY}_recipe_seed")
+    seed = seed_column.number_input(t(f"{KEY}.recipe_seed"), 0, 2**31 - 1, current_seed(), key=f"{KEY}_recipe_seed", bind="query-params")
     try:
         sentence = lab.read_sentence(reader.tokenizer, text)
     except lab.ReaderInputError as error:

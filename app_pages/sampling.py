@@ -46,7 +46,7 @@ def user_model():
 
 def choose_model():
     """The chosen model (a ``models.pretrained.interface.LanguageModel``)."""
-    choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", horizontal=True,
+    choice = st.radio(t(f"{KEY}.model_label"), MODELS, key=f"{KEY}_model", bind="query-params", horizontal=True,
                       format_func=option_labels(f"{KEY}.model_"), help=t(f"{KEY}.model_help"))
     return user_model() if choice == "user" else load_tiny_gpt(choice)
 
@@ -75,12 +75,12 @@ def show_messages(issues):
 def knobs(vocab_size):
     st.subheader(t(f"{KEY}.knobs_title"))
     left, middle, right, seed_column = st.columns([3, 3, 3, 2])
-    temperature = left.slider(t(f"{KEY}.temperature"), 0.0, 2.0, 0.8, 0.05, key=f"{KEY}_temperature",
+    temperature = left.slider(t(f"{KEY}.temperature"), 0.0, 2.0, 0.8, 0.05, key=f"{KEY}_temperature", bind="query-params",
                               help=t(f"{KEY}.temperature_help"))
-    top_k = middle.slider(t(f"{KEY}.top_k"), 0, 200, 0, 1, key=f"{KEY}_top_k", help=t(f"{KEY}.top_k_help"))
-    top_p = right.slider(t(f"{KEY}.top_p"), 0.0, 1.0, 0.8, 0.01, key=f"{KEY}_top_p", help=t(f"{KEY}.top_p_help"))
+    top_k = middle.slider(t(f"{KEY}.top_k"), 0, 200, 0, 1, key=f"{KEY}_top_k", bind="query-params", help=t(f"{KEY}.top_k_help"))
+    top_p = right.slider(t(f"{KEY}.top_p"), 0.0, 1.0, 0.8, 0.01, key=f"{KEY}_top_p", bind="query-params", help=t(f"{KEY}.top_p_help"))
     follow_sidebar(f"{KEY}_seed", current_seed())
-    seed_column.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, step=1, key=f"{KEY}_seed", help=t(f"{KEY}.seed_help"))
+    seed_column.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, current_seed(), step=1, key=f"{KEY}_seed", bind="query-params", help=t(f"{KEY}.seed_help"))
     settings, issues = check_combination(temperature, top_k, top_p, vocab_size)
     show_messages(issues)
     return settings
@@ -121,7 +121,7 @@ def show_distribution(model, view):
 @st.fragment
 def draws_section(model, view, greedy):
     section_header(KEY, "draws")
-    n = st.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws")
+    n = st.select_slider(t(f"{KEY}.draws_n"), DRAW_COUNTS, value=1000, key=f"{KEY}_draws", bind="query-params")
     result = draw_samples(view, n, int(st.session_state[f"{KEY}_seed"]), SHOWN_TOKENS)
     chart_column, metric_column = st.columns([4, 1])
     chart_column.plotly_chart(cached_figure(
@@ -141,9 +141,9 @@ def continuations_section(model, prompt, settings):
     section_header(KEY, "continuations")
     pick_column, length_column, filter_column = st.columns([3, 2, 2])
     temperatures = pick_column.multiselect(t(f"{KEY}.temperatures"), TEMPERATURES, default=[0.0, 0.7, 1.5],
-                                           key=f"{KEY}_temperatures")
-    new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 4, 48, 20, key=f"{KEY}_new_tokens")
-    use_filters = filter_column.checkbox(t(f"{KEY}.use_filters"), key=f"{KEY}_use_filters")
+                                           key=f"{KEY}_temperatures", bind="query-params")
+    new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 4, 48, 20, key=f"{KEY}_new_tokens", bind="query-params")
+    use_filters = filter_column.checkbox(t(f"{KEY}.use_filters"), key=f"{KEY}_use_filters", bind="query-params")
     if not temperatures:
         st.info(t(f"{KEY}.no_temperatures"))
         return

@@ -34,18 +34,18 @@ def reach_for(settings: PatternSettings, layers: int):
 
 
 def pattern_controls() -> PatternSettings:
-    pattern = st.selectbox(t(f"{KEY}.pattern"), PATTERNS, index=PATTERNS.index("bigbird"), key=f"{KEY}_pattern",
+    pattern = st.selectbox(t(f"{KEY}.pattern"), PATTERNS, index=PATTERNS.index("bigbird"), key=f"{KEY}_pattern", bind="query-params",
                            format_func=option_labels(f"{KEY}.pattern_"))
     st.caption(t(f"{KEY}.about_{pattern}"))
     uses = PATTERN_USES[pattern]
-    length = st.slider(t(f"{KEY}.length"), 8, 256, 64, step=8, key=f"{KEY}_length")
-    window = st.slider(t(f"{KEY}.window"), 1, 64, 4, key=f"{KEY}_window", disabled="window" not in uses)
-    stride = st.slider(t(f"{KEY}.stride"), 1, 32, 4, key=f"{KEY}_stride", disabled="stride" not in uses,
+    length = st.slider(t(f"{KEY}.length"), 8, 256, 64, step=8, key=f"{KEY}_length", bind="query-params")
+    window = st.slider(t(f"{KEY}.window"), 1, 64, 4, key=f"{KEY}_window", bind="query-params", disabled="window" not in uses)
+    stride = st.slider(t(f"{KEY}.stride"), 1, 32, 4, key=f"{KEY}_stride", bind="query-params", disabled="stride" not in uses,
                        help=t(f"{KEY}.stride_help"))
-    n_global = st.slider(t(f"{KEY}.n_global"), 0, 16, 2, key=f"{KEY}_n_global", disabled="n_global" not in uses)
-    n_random = st.slider(t(f"{KEY}.n_random"), 0, 8, 2, key=f"{KEY}_n_random", disabled="n_random" not in uses)
+    n_global = st.slider(t(f"{KEY}.n_global"), 0, 16, 2, key=f"{KEY}_n_global", bind="query-params", disabled="n_global" not in uses)
+    n_random = st.slider(t(f"{KEY}.n_random"), 0, 8, 2, key=f"{KEY}_n_random", bind="query-params", disabled="n_random" not in uses)
     follow_sidebar(f"{KEY}_seed", current_seed())
-    seed = st.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, key=f"{KEY}_seed",
+    seed = st.number_input(t(f"{KEY}.seed"), 0, 2**31 - 1, current_seed(), key=f"{KEY}_seed", bind="query-params",
                            disabled="seed" not in uses)
     return PatternSettings(pattern, length, window, stride, n_global, n_random, int(seed))
 
@@ -72,9 +72,9 @@ def show_reach(settings, view):
     T = view.settings.length
     left, right = st.columns(2)
     with left:
-        layers = st.slider(t(f"{KEY}.layers"), 1, MAX_LAYERS, 2, key=f"{KEY}_layers")
+        layers = st.slider(t(f"{KEY}.layers"), 1, MAX_LAYERS, 2, key=f"{KEY}_layers", bind="query-params")
         keep_in_range(f"{KEY}_query", T, T - 1)  # first visit, or the sequence got shorter
-        query = st.slider(t(f"{KEY}.query"), 0, T - 1, key=f"{KEY}_query")
+        query = st.slider(t(f"{KEY}.query"), 0, T - 1, T - 1, key=f"{KEY}_query", bind="query-params")
         st.plotly_chart(cached_figure(mask_figure, reach_for(settings, layers),
                                       title=t(f"{KEY}.reach_mask_title", k=layers), x_title=t(f"{KEY}.key_axis"),
                                       y_title=t(f"{KEY}.query_axis"), hover_yes=t(f"{KEY}.reachable"),
@@ -99,7 +99,7 @@ def timing_section(settings):
     device = current_device()
     lengths = st.session_state.get(f"{KEY}_timing_lengths") or (
         TIMING_LENGTHS_GPU if device.type == "cuda" else TIMING_LENGTHS_CPU)
-    with_flex = st.checkbox(t(f"{KEY}.with_flex"), value=device.type == "cuda", key=f"{KEY}_with_flex",
+    with_flex = st.checkbox(t(f"{KEY}.with_flex"), value=device.type == "cuda", key=f"{KEY}_with_flex", bind="query-params",
                             help=t(f"{KEY}.with_flex_help"))
 
     def measure():
@@ -143,7 +143,7 @@ def compare_on_gpt(style: str, settings: PatternSettings, prompt: str, _progress
 def gpt_section(settings):
     section_header(KEY, "gpt", "intro")
     left, right = st.columns([1, 2])
-    style = left.radio(t(f"{KEY}.gpt_model"), ("2024", "2017"), key=f"{KEY}_gpt_style", horizontal=True,
+    style = left.radio(t(f"{KEY}.gpt_model"), ("2024", "2017"), key=f"{KEY}_gpt_style", bind="query-params", horizontal=True,
                        format_func=option_labels(f"{KEY}.gpt_model_"))
     with right:
         prompt = capped_text(t(f"{KEY}.gpt_prompt"), DEFAULT_PROMPT, f"{KEY}_gpt_prompt", area=False, max_chars=500)

@@ -59,8 +59,8 @@ def text_controls() -> tuple[str, int, list[str]]:
                            help=t(f"{KEY}.text_help", n=MAX_TEXT))
     with option_column:
         vocab_size = st.select_slider(t(f"{KEY}.vocab_size"), tk.VOCAB_SIZES, value=tk.DEFAULT_VOCAB_SIZE,
-                                      key=f"{KEY}_vocab_size", help=t(f"{KEY}.vocab_size_help"))
-    kinds = st.multiselect(t(f"{KEY}.shown"), tk.KINDS, default=list(tk.KINDS), key=f"{KEY}_shown",
+                                      key=f"{KEY}_vocab_size", bind="query-params", help=t(f"{KEY}.vocab_size_help"))
+    kinds = st.multiselect(t(f"{KEY}.shown"), tk.KINDS, default=list(tk.KINDS), key=f"{KEY}_shown", bind="query-params",
                            format_func=option_labels(f"{KEY}.kind_"))
     return text, vocab_size, kinds
 

@@ -61,7 +61,7 @@ def read_sentence(bundle):
 def show_bottleneck(bundle, ids, lang: str):
     st.subheader(t(f"{KEY}.bottleneck_title"))
     st.markdown(t(f"{KEY}.bottleneck_text", **headline(bundle)))
-    metric = st.radio(t(f"{KEY}.metric_label"), METRICS, key=f"{KEY}_metric", horizontal=True,
+    metric = st.radio(t(f"{KEY}.metric_label"), METRICS, key=f"{KEY}_metric", bind="query-params", horizontal=True,
                       format_func=option_labels(f"{KEY}.metric_"))
     buckets, curves = length_curves(bundle, metric)
     named = {translate(f"{KEY}.model_{name}", lang): tuple(curves[name]) for name in MODELS}
@@ -95,12 +95,12 @@ def set_steps(value: int) -> None:
 def show_decoding(ids):
     st.subheader(t(f"{KEY}.decoding_title"))
     st.markdown(t(f"{KEY}.decoding_text"))
-    strategy = st.radio(t(f"{KEY}.strategy_label"), STRATEGIES, key=f"{KEY}_strategy", horizontal=True,
+    strategy = st.radio(t(f"{KEY}.strategy_label"), STRATEGIES, key=f"{KEY}_strategy", bind="query-params", horizontal=True,
                         format_func=option_labels(f"{KEY}.strategy_"))
     beam_col, temperature_col = st.columns(2)
-    beam = beam_col.slider(t(f"{KEY}.beam_label"), 2, 5, 3, key=f"{KEY}_beam", disabled=strategy != "beam")
+    beam = beam_col.slider(t(f"{KEY}.beam_label"), 2, 5, 3, key=f"{KEY}_beam", bind="query-params", disabled=strategy != "beam")
     temperature = temperature_col.slider(t(f"{KEY}.temperature_label"), 0.2, 2.0, 1.0, 0.1,
-                                         key=f"{KEY}_temperature", disabled=strategy != "sample")
+                                         key=f"{KEY}_temperature", bind="query-params", disabled=strategy != "sample")
     steps = step_count(ids, (strategy, beam, temperature))
     state = lab_call("decoding_state", ids, steps, strategy, beam, temperature, current_seed())
     next_col, finish_col, reset_col = st.columns(3)
@@ -130,9 +130,9 @@ def show_attentions(bundle, ids, prefix, lang: str):
     st.subheader(t(f"{KEY}.attentions_title"))
     st.markdown(t(f"{KEY}.attentions_text"))
     layer_col, head_col = st.columns(2)
-    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(config.n_decoder_layers), key=f"{KEY}_layer")
+    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(config.n_decoder_layers), key=f"{KEY}_layer", bind="query-params")
     heads = [AVERAGE_HEAD, *range(config.n_head)]
-    head = head_col.selectbox(t(f"{KEY}.head_label"), heads, key=f"{KEY}_head",
+    head = head_col.selectbox(t(f"{KEY}.head_label"), heads, key=f"{KEY}_head", bind="query-params",
                               format_func=lambda h: translate(f"{KEY}.head_average", lang) if h == AVERAGE_HEAD else str(h))
     view = lab_call("attention_views", ids, prefix, layer, head)
     columns = st.columns(3)
@@ -160,7 +160,7 @@ def show_own_model(lang: str):
         return
     text = capped_text(t(f"{KEY}.own_sentence"), "The dog that sees the cat sleeps.", f"{KEY}_own_text", area=False,
                        max_chars=300)
-    prefix = st.text_input(t(f"{KEY}.own_prefix"), key=f"{KEY}_own_prefix", max_chars=60, help=t(f"{KEY}.own_prefix_help"))
+    prefix = st.text_input(t(f"{KEY}.own_prefix"), key=f"{KEY}_own_prefix", bind="query-params", max_chars=60, help=t(f"{KEY}.own_prefix_help"))
     if not text.strip():
         st.info(t("common.empty_text"))
         return
@@ -173,8 +173,8 @@ def show_own_model(lang: str):
     if run.truncated:
         st.caption(t(f"{KEY}.own_truncated"))
     (n_layers, n_heads), (layer_col, head_col) = run.cross.shape[:2], st.columns(2)
-    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(n_layers), n_layers - 1, key=f"{KEY}_own_layer")
-    head = head_col.selectbox(t(f"{KEY}.head_label"), range(n_heads), key=f"{KEY}_own_head")
+    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(n_layers), n_layers - 1, key=f"{KEY}_own_layer", bind="query-params")
+    head = head_col.selectbox(t(f"{KEY}.head_label"), range(n_heads), key=f"{KEY}_own_head", bind="query-params")
     st.plotly_chart(attention_chart(run.cross[layer, head], run.source_tokens, run.target_tokens, "cross", lang),
                     key=f"{KEY}_own_chart")
 

@@ -25,10 +25,10 @@ def calculator(key: str, default: str = "Llama-3-8B", default_context: int = 819
     st.markdown(tr("calc_intro"))
     names = list(params.PRESETS)
     preset_column, context_column, bytes_column = st.columns([2, 2, 1])
-    name = preset_column.selectbox(tr("calc_preset"), names, index=names.index(default), key=f"{key}_calc_preset")
+    name = preset_column.selectbox(tr("calc_preset"), names, index=names.index(default), key=f"{key}_calc_preset", bind="query-params")
     context = context_column.select_slider(tr("calc_context"), CONTEXTS, value=default_context,
-                                           key=f"{key}_calc_context", format_func=lambda c: f"{c:,}")
-    bytes_per_value = bytes_column.radio(tr("calc_bytes"), (2, 1, 4), key=f"{key}_calc_bytes",
+                                           key=f"{key}_calc_context", bind="query-params", format_func=lambda c: f"{c:,}")
+    bytes_per_value = bytes_column.radio(tr("calc_bytes"), (2, 1, 4), key=f"{key}_calc_bytes", bind="query-params",
                                          format_func=option_labels(f"{key}.calc_bytes_"))
     costs, parts = params.preset_costs(name, context, list(CONTEXTS), bytes_per_value), params.preset_breakdown(name)
     at = CONTEXTS.index(context)

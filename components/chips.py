@@ -49,5 +49,5 @@ def token_picker(label: str, key: str, tokens: list[str], default: int) -> int:
     """A selectbox over a text's tokens ("3: ␣cat"); back to ``default`` whenever the tokens change."""
     if st.session_state.get(f"{key}_for") != tuple(tokens) or st.session_state.get(key) not in range(len(tokens)):
         st.session_state[f"{key}_for"], st.session_state[key] = tuple(tokens), default
-    return st.selectbox(label, range(len(tokens)), key=key,
+    return st.selectbox(label, range(len(tokens)), index=default, key=key, bind="query-params",
                         format_func=lambda i: f"{i + 1}: {visible_whitespace(tokens[i])}")

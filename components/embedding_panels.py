@@ -128,7 +128,7 @@ def context_section(params):
     if result.skipped:
         st.caption(t(f"{KEY}.context_skipped", n=len(result.skipped), word=escape_markdown(word)))
     layers = result.similarity.shape[0] - 1
-    layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_layer", help=t(f"{KEY}.layer_help"))
+    layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_layer", bind="query-params", help=t(f"{KEY}.layer_help"))
     labels = numbered_labels(result.sentences, 22)
     static, contextual_column = st.columns(2)
     matrix = static_word_similarity(space_for("word2vec", params), list(result.sentences), word)

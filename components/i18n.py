@@ -36,7 +36,9 @@ def current_language() -> str:
 
 
 def init_language() -> None:
-    """Take the first language from the URL (``?lang=zh``), so a link can open the app in Chinese."""
+    """Take the first language from the URL (``?lang=zh``), so a link can open the app in Chinese.
+    An unknown code falls back to English; components.share says so in the page and writes the
+    language shown back into ``?lang=``."""
     if LANGUAGE_STATE_KEY not in st.session_state:
         requested = st.query_params.get(LANGUAGE_STATE_KEY)
         st.session_state[LANGUAGE_STATE_KEY] = requested if requested in LANGUAGES else DEFAULT_LANGUAGE

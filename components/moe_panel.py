@@ -53,9 +53,9 @@ def calculator():
     st.markdown(f"**{t(f'{KEY}.calculator_title')}**")
     st.caption(t(f"{KEY}.calculator_explain"))
     left, right = st.columns(2)
-    experts = left.slider(t(f"{KEY}.n_experts"), 1, 64, 8, key=f"{KEY}_n_experts")
+    experts = left.slider(t(f"{KEY}.n_experts"), 1, 64, 8, key=f"{KEY}_n_experts", bind="query-params")
     st.session_state[f"{KEY}_top_k"] = min(st.session_state.get(f"{KEY}_top_k", 2), experts)
-    top_k = right.slider(t(f"{KEY}.top_k"), 1, max(experts, 2), key=f"{KEY}_top_k", disabled=experts == 1)
+    top_k = right.slider(t(f"{KEY}.top_k"), 1, max(experts, 2), min(2, experts), key=f"{KEY}_top_k", bind="query-params", disabled=experts == 1)
     counts = lab.mixtral_calculator(experts, top_k)
     for column, name in zip(st.columns(3), ("total", "active", "dense")):
         column.metric(t(f"{KEY}.{name}_params"), t(f"{KEY}.billions", n=counts[name] / 1e9))

@@ -18,8 +18,12 @@ DEFAULT_SEED = 0
 
 
 def sidebar_settings():
-    """Draw the language switch and the seed; values land in session state. Returns the empty
-    slot between them where ``device_picker`` draws the device choice."""
+    """Draw the language switch and the seed; values land in session state. Returns two empty
+    slots below the language: where ``components.share.copy_link`` draws the "copy link" box and
+    where ``device_picker`` draws the device choice. Seed and device are bound to the URL (the
+    language is kept in ``?lang=`` by components.share)."""
+    from components.share import relabel_bound_values
+
     with st.sidebar:
         st.radio(
             "Language / 语言",
@@ -27,7 +31,9 @@ def sidebar_settings():
             format_func=LANGUAGES.get,
             key=LANGUAGE_STATE_KEY,
             horizontal=True,
+            on_change=relabel_bound_values,
         )
+        link_slot = st.container()
         device_slot = st.container()
         st.number_input(
             t("common.seed"),
@@ -37,9 +43,10 @@ def sidebar_settings():
             step=1,
             key=SEED_STATE_KEY,
             help=t("common.seed_help"),
+            bind="query-params",
         )
         glossary()
-    return device_slot
+    return link_slot, device_slot
 
 
 def glossary() -> None:
@@ -61,6 +68,7 @@ def device_picker(slot) -> None:
             options=["auto", *available_devices()],
             key=DEVICE_STATE_KEY,
             help=t("common.device_help"),
+            bind="query-params",
         )
 
 

@@ -41,12 +41,11 @@ def clean_user_text(text: str, max_chars: int = MAX_CHARS) -> tuple[str, list[st
 
 def capped_text(label: str, default: str, key: str, *, max_chars: int = MAX_CHARS,
                 area: bool = True, height: int | None = None, help: str | None = None) -> str:
-    """A text box whose value is cleaned and capped; a message in the page says when it was."""
-    if key not in st.session_state:
-        st.session_state[key] = default
+    """A text box whose value is cleaned and capped; a message in the page says when it was.
+    Bound to the URL: a text other than ``default`` travels in a shared link."""
     widget = st.text_area if area else st.text_input
     options = {"height": height} if area and height else {}
-    raw = widget(label, key=key, help=help, **options)
+    raw = widget(label, value=default, key=key, help=help, bind="query-params", **options)
     text, messages = clean_user_text(raw, max_chars)
     for message in messages:
         st.warning(message, icon=":material/content_cut:")

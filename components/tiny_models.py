@@ -59,8 +59,8 @@ def tiny_models(key: str) -> None:
     prompt_column, length_column, mode_column = st.columns([3, 1.2, 1.5])
     with prompt_column:
         prompt = capped_text(tr("prompt"), DEFAULT_PROMPT, f"{key}_prompt", area=False, max_chars=500)
-    max_new_tokens = length_column.slider(tr("new_tokens"), 5, lab.MAX_NEW_TOKENS, 30, key=f"{key}_new_tokens")
-    sampled = mode_column.radio(tr("decoding"), (False, True), index=1, key=f"{key}_decoding",
+    max_new_tokens = length_column.slider(tr("new_tokens"), 5, lab.MAX_NEW_TOKENS, 30, key=f"{key}_new_tokens", bind="query-params")
+    sampled = mode_column.radio(tr("decoding"), (False, True), index=1, key=f"{key}_decoding", bind="query-params",
                                 format_func=option_labels(f"{key}.decoding_"))
     with st.spinner(tr("writing")):
         runs = written(prompt, lab.written_length(max_new_tokens), current_seed())

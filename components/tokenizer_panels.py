@@ -61,7 +61,7 @@ def bpe_step_through() -> None:
         st.info(t(f"{KEY}.bpe_no_merges"))
         token_chips(trace.initial)
         return
-    step = st.slider(t(f"{KEY}.bpe_step"), 0, len(trace.steps), min(5, len(trace.steps)), key=f"{KEY}_bpe_step")
+    step = st.slider(t(f"{KEY}.bpe_step"), 0, len(trace.steps), min(5, len(trace.steps)), key=f"{KEY}_bpe_step", bind="query-params")
     tokens = trace.tokens_at(step)
     if step == 0:
         st.markdown(t(f"{KEY}.bpe_step_zero", n=len(trace.alphabet)))
@@ -94,9 +94,9 @@ def tradeoff_section(text: str) -> None:
             return
         train_with_progress(missing)
     d_column, context_column = st.columns(2)
-    d_model = d_column.select_slider(t(f"{KEY}.d_model"), D_MODELS, value=768, key=f"{KEY}_d_model",
+    d_model = d_column.select_slider(t(f"{KEY}.d_model"), D_MODELS, value=768, key=f"{KEY}_d_model", bind="query-params",
                                      help=t(f"{KEY}.d_model_help"))
-    context = context_column.select_slider(t(f"{KEY}.context"), CONTEXTS, value=1024, key=f"{KEY}_context",
+    context = context_column.select_slider(t(f"{KEY}.context"), CONTEXTS, value=1024, key=f"{KEY}_context", bind="query-params",
                                            help=t(f"{KEY}.context_help"))
     points = tradeoff_points(text)
     sizes = list(tk.VOCAB_SIZES)
