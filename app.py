@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 from components.i18n import init_language, t  # noqa: E402
 from components.loaders import freeze_loaded_objects, warm_up_later  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
+from components.plotly_theme import use_app_template  # noqa: E402
 from components.settings import device_picker, sidebar_settings  # noqa: E402
 from components.share import copy_link, link_note, missing_page_name, opening_params, sync_language_param  # noqa: E402
 from models.core.device import configure_threads  # noqa: E402
@@ -36,6 +37,8 @@ note_slot = st.container()  # above the page: what of a shared link could not be
 # draws the sidebar while the server imports pandas.
 import pandas  # noqa: E402,F401
 import plotly.graph_objects  # noqa: E402,F401
+
+use_app_template()  # every chart's template: Streamlit's, less the trace types no page draws
 
 try:
     navigation.run()

@@ -106,7 +106,8 @@ def two_blocks() -> None:
 
 # -- 2. deep stacks at initialisation ---------------------------------------------------------
 
-measure_depth = st.cache_data(max_entries=32, show_spinner=False)(lab.both_placements)
+# room for the slider's whole grid of one seed (24 depths x 2 norms x 2 inits): a class moving it at random hits
+measure_depth = st.cache_data(max_entries=128, show_spinner=False)(lab.both_placements)
 
 
 @st.fragment

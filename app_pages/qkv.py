@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.chips import token_chips
+from components.figure_cache import cached_figure
 from components.figures.qkv import (block_factor, grouped_bars, head_grid, score_and_weight_bars, side_by_side,
                                     signed_matrix)
 from components.figures.shared import weight_matrix
@@ -93,10 +94,10 @@ def compute(text, source, width, heads, layer, causal, no_projection):
 
 def weight_chart(panels, lab, name, factor, widths=None):
     """W_Q / W_K / W_V or W_O: rows are input features; cells average ``factor`` x ``factor`` blocks (1: exact)."""
-    chart(side_by_side(panels, list(map(str, range(lab.width))), hover_name=tr("value_hover"), group_widths=widths,
-                       x_title=tr("out_axis"), y_title=tr("in_axis"), height=min(700, 18 * lab.width + 150),
-                       max_side=MAX_SIDE if factor > 1 else max(MAX_SIDE, lab.width),
-                       block_hover=tr("block_hover", f=factor)), name)
+    chart(cached_figure(side_by_side, panels, list(map(str, range(lab.width))), hover_name=tr("value_hover"),
+                        group_widths=widths, x_title=tr("out_axis"), y_title=tr("in_axis"),
+                        height=min(700, 18 * lab.width + 150), block_hover=tr("block_hover", f=factor),
+                        max_side=MAX_SIDE if factor > 1 else max(MAX_SIDE, lab.width)), name)
 
 
 def show_projections(lab, labels, head):
@@ -122,8 +123,8 @@ def show_projections(lab, labels, head):
     if factor > 1:
         st.caption(tr("block_caption", width=lab.width, f=factor))
     projected = [panel(f"{name}_title", lab.joined_heads(name)) for name in ("q", "k", "v")]
-    chart(side_by_side([x_panel, *projected], labels, hover_name=tr("value_hover"),
-                       group_widths=[None] + [lab.head_dim] * 3, x_title=tr("features_axis")), "qkv")
+    chart(cached_figure(side_by_side, [x_panel, *projected], labels, hover_name=tr("value_hover"),
+                        group_widths=[None] + [lab.head_dim] * 3, x_title=tr("features_axis")), "qkv")
 
 
 def head_name(lab, head):
@@ -170,15 +171,23 @@ def step_by_step(lab, plain, labels, token, head):
     chart(grouped_bars(labels, series, y_title=tr("weight_hover"), height=300, y_range=(0, 1)), "compare")
 
 
+@st.fragment
+def word_and_head(lab, plain, labels):
+    """The current word and head and what they pick: moving them reruns only this part (the heads below stay)."""
+    token, head = pickers(lab)
+    show_projections(lab, labels, head)
+    step_by_step(lab, plain, labels, token, head)
+
+
 def show_heads(lab, labels):
     st.subheader(tr("heads_title"))
     st.markdown(tr("heads_explain"))
-    chart(head_grid(lab.weights, labels, [head_name(lab, h) for h in range(lab.n_heads)],
-                    hover_name=tr("weight_hover"), annotate=len(labels) <= 6), "heads")
+    chart(cached_figure(head_grid, lab.weights, labels, [head_name(lab, h) for h in range(lab.n_heads)],
+                        hover_name=tr("weight_hover"), annotate=len(labels) <= 6), "heads")
     concat_column, wo_column = st.columns([3, 2])
-    chart(side_by_side([panel("concat_title", lab.concat), panel("output_title", lab.output)], labels,
-                       hover_name=tr("value_hover"), group_widths=[lab.head_dim, None], x_title=tr("features_axis")),
-          "concat", concat_column)
+    chart(cached_figure(side_by_side, [panel("concat_title", lab.concat), panel("output_title", lab.output)],
+                        labels, hover_name=tr("value_hover"), group_widths=[lab.head_dim, None],
+                        x_title=tr("features_axis")), "concat", concat_column)
     with wo_column:
         factor = block_factor(max(*lab.w_q.shape, *lab.w_o.shape), MAX_SIDE)  # 1 = every number exact
         weight_chart([panel("wo_title", lab.w_o)], lab, "wo", factor)
@@ -191,9 +200,7 @@ lab, plain = compute(*controls())
 if lab is not None:
     token_chips(lab.tokens)
     labels = unique_labels([chart_label(token, 12) for token in lab.tokens])
-    token, head = pickers(lab)
-    show_projections(lab, labels, head)
-    step_by_step(lab, plain, labels, token, head)
+    word_and_head(lab, plain, labels)
     if lab.projected:
         show_heads(lab, labels)
 found = referent()

@@ -26,6 +26,8 @@ from models.labs.sampling import (
 )
 from models.core.sampling import written_length
 
+LONGEST_CONTINUATION = 48  # the length slider's maximum
+
 KEY = "sampling"
 DEFAULT_PROMPT = "The history of"
 MODELS = ("2024", "2017", "user")
@@ -150,7 +152,8 @@ def continuations_section(model, prompt, settings):
     top_k = settings.top_k if use_filters and settings else None
     top_p = settings.top_p if use_filters and settings else None
     seed = int(st.session_state[f"{KEY}_seed"])
-    request = (tuple(prompt.ids), written_length(new_tokens), top_k, top_p, seed)
+    # the slider's longest, written once: every length is then a cut of one cached run (48 = the slider's max)
+    request = (tuple(prompt.ids), written_length(LONGEST_CONTINUATION), top_k, top_p, seed)
     written = first_tokens(model, cached_continuations(model.name, *request, _model=model), sorted(temperatures),
                            new_tokens)
     st.caption(t(f"{KEY}.continuation_settings", seed=seed, top_k=top_k or t(f"{KEY}.off"),

@@ -67,6 +67,7 @@ def show_pattern(settings, view):
                  flops=millions(costs.flops), full_flops=millions(costs.full_flops), T=costs.length))
 
 
+@st.fragment  # layers and query rerun only this section: the mask and the gallery above stay
 def show_reach(settings, view):
     section_header(KEY, "reach", "intro")
     T = view.settings.length
@@ -140,6 +141,7 @@ def compare_on_gpt(style: str, settings: PatternSettings, prompt: str, _progress
     return compare_on_model(load_tiny_gpt(style), heldout_ids(style), settings, prompt, progress=_progress)
 
 
+@st.fragment
 def gpt_section(settings):
     section_header(KEY, "gpt", "intro")
     left, right = st.columns([1, 2])

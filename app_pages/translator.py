@@ -125,6 +125,7 @@ def show_decoding(ids):
     return state.prefix
 
 
+@st.fragment  # layer and head rerun only the three maps and the alignment chart
 def show_attentions(bundle, ids, prefix, lang: str):
     config = bundle.models["transformer"].config
     st.subheader(t(f"{KEY}.attentions_title"))

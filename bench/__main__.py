@@ -1,5 +1,5 @@
 """python -m bench [decode|sparse|app|worst|class] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
-                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2]"""
+                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2] [--cpu-per-page MOVES]"""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=2, help="class benchmark: real Chromium sessions (default 2)")
     parser.add_argument("--url", default=None,
                         help="class benchmark: a running server (e.g. a proxy) instead of starting one on loopback")
+    parser.add_argument("--cpu-per-page", type=int, default=0, metavar="MOVES",
+                        help="class benchmark: instead of the levels, the server CPU per request page by page, "
+                             "one student at a time, MOVES random moves per session (2 sessions per page)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="class benchmark: app servers to start, behind nginx with deploy/nginx/app.conf when > 1")
     args = parser.parse_args()
@@ -45,7 +48,8 @@ def main() -> None:
                            only_pages=tuple(filter(None, args.app_pages.split(","))))
         elif name == "class":
             bench_class.main(device, quick=args.quick, levels=tuple(int(n) for n in args.students.split(",") if n),
-                             duration=args.duration, browsers=args.browsers, url=args.url, replicas=args.replicas)
+                             duration=args.duration, browsers=args.browsers, url=args.url, replicas=args.replicas,
+                             cpu_moves=args.cpu_per_page, pages=tuple(filter(None, args.app_pages.split(","))))
         else:
             SUITES[name](device, quick=args.quick)
 

@@ -39,6 +39,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -354,6 +355,65 @@ def run_level(students: int, browsers: int, duration: float, url: str | None, se
             stop_server(process)
 
 
+# ---------------------------------------------------------------- server CPU per request, page by page
+
+def cpu_per_page(moves: int = 10, students: int = 2, seed: int = 0, only: tuple[str, ...] = ()) -> dict:
+    """One student at a time against a fresh server (after a warm-up visit of every page): per page,
+    ``students`` sessions each open it and make ``moves`` random moves as in the class level. Nothing
+    else asks the server for work, so the server's CPU time over one request is that request's cost
+    (``/proc`` ticks, 10 ms), which a busy machine inflates far less than wall time. The students are
+    agent-API sessions, so the agent API's own work (describing every element, the snapshot) is in it."""
+    os.environ.update(AGENT_ENV, STREAMLIT_SERVER_AGENT_SESSION_TTL="20")
+    port = free_port()
+    process = start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    pages = [key for key in page_keys() if not only or (key or "overview") in only]
+    results = {}
+    try:
+        wait_healthy(url, process)
+        warm_up(url, page_keys())
+        for key in pages:
+            rng = random.Random(seed * 7919 + zlib.crc32(key.encode()))
+            opens, done = [], []  # done: (cpu s, "key=value")
+            for _ in range(students):
+                student = Student(url)
+                before = cpu_seconds(process.pid)
+                student.interact({"page": key})
+                opens.append(cpu_seconds(process.pid) - before)
+                for _ in range(moves):
+                    controls = student.controls()
+                    if not controls:
+                        break
+                    node = rng.choice(controls)
+                    value = random_value(node, rng)
+                    if value is None:
+                        continue
+                    before = cpu_seconds(process.pid)
+                    try:
+                        student.interact({"widget_state": {node["key"]: value}})
+                    except AgentError as error:
+                        print(f"  {key or 'overview'}: {node['key']}={value}: {error}", flush=True)
+                    done.append((cpu_seconds(process.pid) - before, f"{node['key']}={value}"))
+            results[key or "overview"] = {"opens": opens, "moves": done}
+    finally:
+        stop_server(process)
+    return results
+
+
+def report_cpu_per_page(results: dict) -> None:
+    rows, every = [], []
+    for page, found in results.items():
+        ms = [1000 * cpu for cpu, _ in found["moves"]]
+        every += ms
+        slowest = max(found["moves"], default=(0.0, ""))
+        rows.append([page, len(ms), f"{sum(ms) / len(ms):.0f}" if ms else "-", f"{percentile(ms, 0.5):.0f}" if ms else "-",
+                     f"{max(ms):.0f}" if ms else "-", f"{1000 * sum(found['opens']) / len(found['opens']):.0f}",
+                     slowest[1][:60]])
+    rows.append(["**all pages**", len(every), f"{sum(every) / max(1, len(every)):.0f}",
+                 f"{percentile(every, 0.5):.0f}" if every else "-", f"{max(every, default=0):.0f}", "", ""])
+    print_table(["page", "moves", "CPU ms per move, mean", "median", "max", "CPU ms per open", "costliest move"], rows)
+
+
 # ---------------------------------------------------------------- several replicas behind nginx
 
 SITE_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "app.conf"
@@ -472,7 +532,15 @@ def report_summary(results: list[dict]) -> None:
 
 
 def main(device=None, quick: bool = False, levels: tuple[int, ...] = LEVELS, duration: float = 60.0,
-         browsers: int = 2, url: str | None = None, session_ttl: int = 20, seed: int = 0, replicas: int = 1) -> None:
+         browsers: int = 2, url: str | None = None, session_ttl: int = 20, seed: int = 0, replicas: int = 1,
+         cpu_moves: int = 0, pages: tuple[str, ...] = ()) -> None:
+    if cpu_moves:
+        print(f"## Server CPU per request, one student at a time ({machine_line()}; {cpu_moves} moves x 2 sessions "
+              f"per page)\n", flush=True)
+        warm_disk_caches()
+        report_cpu_per_page(cpu_per_page(cpu_moves, seed=seed, only=pages))
+        print(f"(load average at the end: {machine_line()})")
+        return
     if quick:
         levels, duration, browsers = tuple(level for level in levels if level <= 10) or (1,), min(duration, 15), 1
     print(f"## Class load ({machine_line()}; agent API students + {browsers} Chromium; "

@@ -23,7 +23,7 @@ STYLE_COLOURS = ("#e8590c", "#e8590c", "#3b6fd8", "#3b6fd8")  # 2017 train, held
 @st.cache_data(max_entries=64, show_spinner=False)
 def written(prompt: str, length: int, seed: int) -> dict:
     """Both models, greedy and sampled, ``length`` tokens (lab.written_length): switching the
-    decoding or moving the length nearby reuses this run instead of writing again."""
+    decoding or moving the length reuses this run (written at the slider's longest) instead of writing again."""
     return {style: lab.write_both(load_tiny_gpt(style), prompt, length, seed=seed) for style in lab.STYLES}
 
 
@@ -63,7 +63,7 @@ def tiny_models(key: str) -> None:
     sampled = mode_column.radio(tr("decoding"), (False, True), index=1, key=f"{key}_decoding", bind="query-params",
                                 format_func=option_labels(f"{key}.decoding_"))
     with st.spinner(tr("writing")):
-        runs = written(prompt, lab.written_length(max_new_tokens), current_seed())
+        runs = written(prompt, lab.written_length(lab.MAX_NEW_TOKENS), current_seed())  # every length: a cut of one run
     if runs["2017"] is None:
         st.info(t("common.empty_text"))
         return
