@@ -11,6 +11,7 @@ from components.figures.shared import bars, heatmap, lines
 
 ATTENTION_SCALE = "Blues"
 ROW_PX = 22  # height of one query row
+MIN_HEIGHT = 360  # tall enough for the upright y-axis title when only a few rows are written
 UPRIGHT_AFTER = 6  # more key columns than this: their labels stand upright
 TICK_FONT = dict(size=12)
 
@@ -43,7 +44,7 @@ def attention_map(weights: np.ndarray, keys: Sequence[str], queries: Sequence[st
     Every token gets its label (Plotly would otherwise skip some when the axis is crowded): the
     column labels stand upright once there are more than a few, the rows get ROW_PX each.
     """
-    height = max(240, min(760, ROW_PX * len(queries) + 150))
+    height = max(MIN_HEIGHT, min(760, ROW_PX * len(queries) + 150))
     fig = heatmap(weights, list(keys), list(queries), colorscale=ATTENTION_SCALE, zmin=0.0, zmax=1.0,
                   annotate=False, height=height, hover_name=hover_name, x_title=x_title, y_title=y_title,
                   show_scale=False)
