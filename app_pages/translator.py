@@ -136,11 +136,11 @@ def show_attentions(bundle, ids, prefix, lang: str):
     head = head_col.selectbox(t(f"{KEY}.head_label"), heads, key=f"{KEY}_head", bind="query-params",
                               format_func=lambda h: translate(f"{KEY}.head_average", lang) if h == AVERAGE_HEAD else str(h))
     view = lab_call("attention_views", ids, prefix, layer, head)
-    columns = st.columns(3)
+    columns = st.columns(2)  # the two self-attentions side by side, cross-attention the full width below them
     for column, kind, weights, keys, queries in (
             (columns[0], "encoder", view.encoder_self, view.source, view.source),
             (columns[1], "decoder", view.decoder_self, view.target_inputs, view.target_inputs),
-            (columns[2], "cross", view.cross, view.source, view.target_inputs)):
+            (st.container(), "cross", view.cross, view.source, view.target_inputs)):
         with column:
             st.markdown(f"**{t(f'{KEY}.map_{kind}')}**  \n{t(f'{KEY}.map_{kind}_text')}")
             st.plotly_chart(attention_chart(weights, keys, queries, kind, lang), key=f"{KEY}_{kind}_chart")

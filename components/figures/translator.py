@@ -10,6 +10,10 @@ import plotly.graph_objects as go
 from components.figures.shared import bars, heatmap, lines
 
 ATTENTION_SCALE = "Blues"
+ROW_PX = 22  # height of one query row
+MIN_HEIGHT = 360  # tall enough for the upright y-axis title when only a few rows are written
+UPRIGHT_AFTER = 6  # more key columns than this: their labels stand upright
+TICK_FONT = dict(size=12)
 
 
 def length_curves(buckets: Sequence[str], curves: dict[str, Sequence[float | None]], *, x_title: str,
@@ -35,11 +39,18 @@ def bottleneck_strip(vector: np.ndarray, *, title: str, hover_name: str) -> go.F
 
 def attention_map(weights: np.ndarray, keys: Sequence[str], queries: Sequence[str], *, x_title: str,
                   y_title: str, hover_name: str) -> go.Figure:
-    """Rows are the tokens that ask (queries), columns those that answer (keys); rows sum to 1."""
-    height = max(240, min(520, 22 * len(queries) + 140))
-    return heatmap(weights, list(keys), list(queries), colorscale=ATTENTION_SCALE, zmin=0.0, zmax=1.0,
-                   annotate=False, height=height, hover_name=hover_name, x_title=x_title, y_title=y_title,
-                   show_scale=False)
+    """Rows are the tokens that ask (queries), columns those that answer (keys); rows sum to 1.
+
+    Every token gets its label (Plotly would otherwise skip some when the axis is crowded): the
+    column labels stand upright once there are more than a few, the rows get ROW_PX each.
+    """
+    height = max(MIN_HEIGHT, min(760, ROW_PX * len(queries) + 150))
+    fig = heatmap(weights, list(keys), list(queries), colorscale=ATTENTION_SCALE, zmin=0.0, zmax=1.0,
+                  annotate=False, height=height, hover_name=hover_name, x_title=x_title, y_title=y_title,
+                  show_scale=False)
+    fig.update_xaxes(dtick=1, tickangle=-90 if len(keys) > UPRIGHT_AFTER else 0, tickfont=TICK_FONT, automargin=True)
+    fig.update_yaxes(dtick=1, tickfont=TICK_FONT, automargin=True)
+    return fig
 
 
 def candidate_bars(tokens: Sequence[str], probabilities: Sequence[float], *, title: str) -> go.Figure:

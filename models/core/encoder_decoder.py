@@ -140,9 +140,18 @@ class EncoderDecoder(nn.Module):
         self.head = nn.Linear(config.n_embd, config.target_vocab)
         self.dropout = nn.Dropout(config.dropout)
         self.register_buffer("positions", sinusoidal(config.max_len, config.n_embd), persistent=False)
+        for table in (self.source_embed, self.target_embed):  # see embed(): unit-size token vectors
+            nn.init.normal_(table.weight, mean=0.0, std=config.n_embd ** -0.5)
 
     def embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-        """Token vectors scaled by sqrt(C) (as in the paper) plus the sinusoidal positions."""
+        """Token vectors scaled by sqrt(C) (as in the paper) plus the sinusoidal positions.
+
+        The tables start with entries of size 1/sqrt(C), as in the paper's reference code, so
+        after the scaling a token vector's entries are about 1, the size of the positions' sines
+        and cosines. (With torch's default N(0, 1) tables they would be sqrt(C) = 8 times larger
+        and drown the positions: a model trained that way reads word order badly and fails on
+        long sentences.)
+        """
         if ids.size(1) > self.config.max_len:
             raise ValueError(f"at most {self.config.max_len} tokens, got {ids.size(1)}")
         x = table(ids) * math.sqrt(self.config.n_embd) + self.positions[: ids.size(1)]  # (B, L, C)

@@ -71,6 +71,32 @@ def test_decoder_does_not_peek_and_padding_does_not_leak():
     torch.testing.assert_close(a, padded, atol=1e-5, rtol=1e-5)
 
 
+def test_long_sources_padded_in_a_batch_translate_as_alone():
+    """Sentences as long as the longest held-out ones (40 words): positions and the padding mask
+    hold there too, so a long source batched with a longer one gets exactly its own outputs."""
+    torch.manual_seed(3)
+    model = EncoderDecoder(EncoderDecoderConfig(source_vocab=11, target_vocab=13, n_embd=16, n_head=2,
+                                                ffn_hidden=32, max_len=80)).eval()
+    long_source = torch.randint(4, 11, (1, 41))
+    longer = torch.randint(4, 11, (1, 60))
+    batch = torch.cat([torch.cat([long_source, torch.zeros(1, 19, dtype=torch.long)], dim=1), longer])
+    target = torch.randint(4, 13, (2, 45))
+    alone = model(long_source, target[:1])
+    torch.testing.assert_close(model(batch, target)[:1], alone, atol=1e-5, rtol=1e-5)
+    trace = model.trace(batch, target)
+    assert all(torch.all(w[0, :, :, 41:] == 0) for w in trace.cross)  # no cross-attention on the pads
+
+
+def test_token_vectors_do_not_drown_the_positions():
+    """Scaled by sqrt(C), a fresh model's token vectors have entries of about 1, like the sines and
+    cosines they are added to (torch's default N(0, 1) tables would make them sqrt(C) times larger)."""
+    model = EncoderDecoder(EncoderDecoderConfig(source_vocab=79, target_vocab=101, n_embd=64, max_len=80))
+    for table in (model.source_embed, model.target_embed):
+        scaled = table.weight * 64 ** 0.5
+        assert 0.8 < float(scaled.pow(2).mean().sqrt()) < 1.25
+    assert float(model.positions.pow(2).mean().sqrt()) == pytest.approx(0.5 ** 0.5, abs=1e-3)
+
+
 @pytest.mark.parametrize("attention", [False, True])
 def test_gru_seq2seq_padding_and_shapes(attention):
     torch.manual_seed(2)
