@@ -132,7 +132,7 @@ def pair_section(reader):
                                {t(f"{KEY}.row_segment"): pair.segments[:shown], t(f"{KEY}.row_position"): range(shown)},
                                title=t(f"{KEY}.rows_title")), key=f"{KEY}_rows_chart")
     with st.spinner(t(f"{KEY}.measuring")):
-        own, stories = float((embed([first]) * embed([second])).sum()), story_similarities(current_seed())
+        own, stories = lab.pair_similarity(embed, first, second), story_similarities(current_seed())
     st.plotly_chart(similarity_histograms({t(f"{KEY}.true_next"): stories.true_next, t(f"{KEY}.random_next"): stories.random},
                                           title=t(f"{KEY}.similarity_title"), x_title=t(f"{KEY}.similarity"),
                                           y_title=t(f"{KEY}.pairs"), marker=own, marker_text=t(f"{KEY}.your_pair")),

@@ -226,6 +226,12 @@ class PairScores:
         return float((self.true_next > self.random).mean())
 
 
+def pair_similarity(embed: Callable[[list[str]], np.ndarray], first: str, second: str) -> float:
+    """Cosine similarity of two sentences: the dot product of their unit vectors from ``embed``."""
+    vectors = embed([first, second])
+    return float(vectors[0] @ vectors[1])
+
+
 def next_vs_random(embed: Callable[[list[str]], np.ndarray], stories: Sequence[Sequence[str]],
                    n_pairs: int = 80, seed: int = 0) -> PairScores:
     """Sentence similarity (unit vectors from ``embed``) for true next sentences vs random ones."""
