@@ -82,8 +82,8 @@ def fill_section(reader):
         if blank.true_token is not None:
             st.caption(t(f"{KEY}.true_word", word=escape_markdown(blank.true_token), **blank.true_probability))
     st.caption(t(f"{KEY}.honest", **reader.scores["heldout"]))
-    if lab.barely_beats_unigram(reader.scores["heldout"]):
-        st.warning(t(f"{KEY}.undertrained", **reader.scores["heldout"]), icon=":material/warning:")
+    if note := lab.quality_note(reader.scores["heldout"]):
+        st.warning(t(f"{KEY}.{note}", target=lab.TARGET_TOP5, **reader.scores["heldout"]), icon=":material/warning:")
 
 
 @st.fragment

@@ -115,6 +115,17 @@ def barely_beats_unigram(scores: dict, margin: float = 0.10) -> bool:
     return scores["top5"] < scores["unigram_top5"] + margin
 
 
+TARGET_TOP5 = 0.45  # issue 19's target for the held-out top-5 accuracy
+
+
+def quality_note(scores: dict) -> str | None:
+    """Which warning the page adds under the recorded scores: ``undertrained`` when the head
+    barely beats the unigram guess, ``weak`` when it beats it but misses the target, else none."""
+    if barely_beats_unigram(scores):
+        return "undertrained"
+    return "weak" if scores["top5"] < TARGET_TOP5 else None
+
+
 @torch.inference_mode()
 def fill_in(reader: FillMask, sentence: Sentence, chosen: Sequence[int] = (), k: int = 5) -> FillResult:
     """Top-k guesses for every blank, seeing both sides, only the left, and only the right."""

@@ -156,3 +156,16 @@ def test_page_warns_when_the_head_barely_beats_the_unigram_guess(bundled):
     assert barely_beats_unigram({"top5": 0.20, "unigram_top5": 0.19})
     assert not barely_beats_unigram({"top5": 0.45, "unigram_top5": 0.19})
     assert barely_beats_unigram(scores["heldout"]) == (scores["heldout"]["top5"] < scores["heldout"]["unigram_top5"] + 0.1)
+
+
+def test_quality_note_follows_the_recorded_scores(bundled):
+    from models.labs.reader import TARGET_TOP5, quality_note
+
+    _, scores = bundled
+    assert quality_note({"top5": 0.20, "unigram_top5": 0.19}) == "undertrained"
+    assert quality_note({"top5": 0.35, "unigram_top5": 0.19}) == "weak"
+    assert quality_note({"top5": 0.50, "unigram_top5": 0.19}) is None
+    heldout = scores["heldout"]
+    expected = ("undertrained" if heldout["top5"] < heldout["unigram_top5"] + 0.1
+                else "weak" if heldout["top5"] < TARGET_TOP5 else None)
+    assert quality_note(heldout) == expected
