@@ -82,8 +82,8 @@ def fill_section(reader):
         if blank.true_token is not None:
             st.caption(t(f"{KEY}.true_word", word=escape_markdown(blank.true_token), **blank.true_probability))
     st.caption(t(f"{KEY}.honest", **reader.scores["heldout"]))
-    if lab.barely_beats_unigram(reader.scores["heldout"]):
-        st.warning(t(f"{KEY}.undertrained", **reader.scores["heldout"]), icon=":material/warning:")
+    if note := lab.quality_note(reader.scores["heldout"]):
+        st.warning(t(f"{KEY}.{note}", target=lab.TARGET_TOP5, **reader.scores["heldout"]), icon=":material/warning:")
 
 
 @st.fragment
@@ -132,7 +132,7 @@ def pair_section(reader):
                                {t(f"{KEY}.row_segment"): pair.segments[:shown], t(f"{KEY}.row_position"): range(shown)},
                                title=t(f"{KEY}.rows_title")), key=f"{KEY}_rows_chart")
     with st.spinner(t(f"{KEY}.measuring")):
-        own, stories = float((embed([first]) * embed([second])).sum()), story_similarities(current_seed())
+        own, stories = lab.pair_similarity(embed, first, second), story_similarities(current_seed())
     st.plotly_chart(similarity_histograms({t(f"{KEY}.true_next"): stories.true_next, t(f"{KEY}.random_next"): stories.random},
                                           title=t(f"{KEY}.similarity_title"), x_title=t(f"{KEY}.similarity"),
                                           y_title=t(f"{KEY}.pairs"), marker=own, marker_text=t(f"{KEY}.your_pair")),

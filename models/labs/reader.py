@@ -115,6 +115,17 @@ def barely_beats_unigram(scores: dict, margin: float = 0.10) -> bool:
     return scores["top5"] < scores["unigram_top5"] + margin
 
 
+TARGET_TOP5 = 0.45  # issue 19's target for the held-out top-5 accuracy
+
+
+def quality_note(scores: dict) -> str | None:
+    """Which warning the page adds under the recorded scores: ``undertrained`` when the head
+    barely beats the unigram guess, ``weak`` when it beats it but misses the target, else none."""
+    if barely_beats_unigram(scores):
+        return "undertrained"
+    return "weak" if scores["top5"] < TARGET_TOP5 else None
+
+
 @torch.inference_mode()
 def fill_in(reader: FillMask, sentence: Sentence, chosen: Sequence[int] = (), k: int = 5) -> FillResult:
     """Top-k guesses for every blank, seeing both sides, only the left, and only the right."""
@@ -224,6 +235,12 @@ class PairScores:
     def true_wins(self) -> float:
         """How often the real next sentence is the more similar of the two."""
         return float((self.true_next > self.random).mean())
+
+
+def pair_similarity(embed: Callable[[list[str]], np.ndarray], first: str, second: str) -> float:
+    """Cosine similarity of two sentences: the dot product of their unit vectors from ``embed``."""
+    vectors = embed([first, second])
+    return float(vectors[0] @ vectors[1])
 
 
 def next_vs_random(embed: Callable[[list[str]], np.ndarray], stories: Sequence[Sequence[str]],

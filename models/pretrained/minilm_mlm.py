@@ -167,20 +167,34 @@ class MlmReader(nn.Module):
         return nn.functional.layer_norm(x, x.shape[-1:], self.embeddings__LayerNorm__weight,
                                         self.embeddings__LayerNorm__bias, self.cfg.eps)
 
-    def hidden(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-               segments: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, 384): the last layer's token vectors; ``attention_mask`` True = a real token."""
-        additive = None
-        if attention_mask is not None:
-            additive = torch.zeros(attention_mask.shape, dtype=torch.float32, device=ids.device)
-            additive = additive.masked_fill(~attention_mask, -1e9)[:, None, None, :]  # (B, 1, 1, T)
-        with torch.no_grad():  # the frozen part never needs gradients
-            x = self._embed(ids, segments)
-            for layer in self.layers[:self.cfg.frozen_layers]:
-                x = layer(x, additive)
+    @staticmethod
+    def _additive(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+        if attention_mask is None:
+            return None
+        additive = torch.zeros(attention_mask.shape, dtype=torch.float32, device=attention_mask.device)
+        return additive.masked_fill(~attention_mask, -1e9)[:, None, None, :]  # (B, 1, 1, T)
+
+    @torch.no_grad()
+    def lower(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+              segments: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, 384) after the frozen embeddings and lower layers (never any gradient)."""
+        additive = self._additive(attention_mask)
+        x = self._embed(ids, segments)
+        for layer in self.layers[:self.cfg.frozen_layers]:
+            x = layer(x, additive)
+        return x
+
+    def upper(self, x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The trained top layers on the lower layers' output ``x`` (B, T, 384)."""
+        additive = self._additive(attention_mask)
         for layer in self.layers[self.cfg.frozen_layers:]:
             x = layer(x, additive)
         return x
+
+    def hidden(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+               segments: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, 384): the last layer's token vectors; ``attention_mask`` True = a real token."""
+        return self.upper(self.lower(ids, attention_mask, segments), attention_mask)
 
     def head(self, vectors: torch.Tensor) -> torch.Tensor:
         """(..., 384) -> (..., vocab) scores; special and unused pieces can never win."""

@@ -106,6 +106,22 @@ def test_recipe_shares_on_a_sentence(tokenizer):
     assert recipe.picked == lab.masking_recipe(sentence, [str(i) for i in range(30522)], seed=5).picked
 
 
+def test_pair_similarity_is_the_cosine_of_the_two_unit_vectors():
+    vectors = {"a": np.array([0.6, 0.8, 0.0]), "b": np.array([0.0, 1.0, 0.0]), "c": np.array([0.0, 0.0, 1.0])}
+    asked = []
+
+    def embed(texts):
+        asked.append(list(texts))
+        return np.stack([vectors[text] for text in texts])
+
+    assert lab.pair_similarity(embed, "a", "b") == pytest.approx(0.8)
+    assert lab.pair_similarity(embed, "b", "a") == pytest.approx(0.8)
+    assert lab.pair_similarity(embed, "a", "c") == 0.0
+    assert lab.pair_similarity(embed, "a", "a") == pytest.approx(1.0)
+    assert asked[0] == ["a", "b"]  # one call for both sentences
+    assert isinstance(lab.pair_similarity(embed, "a", "b"), float)
+
+
 def test_story_pairs_are_real_next_sentences_and_other_stories():
     stories = [[f"s{s} sentence {i}" for i in range(4)] for s in range(6)]
     true_pairs, random_pairs = lab.story_pairs(stories, 10, seed=1)

@@ -60,6 +60,43 @@ def test_untrained_reader_is_exactly_minilm():
         np.testing.assert_allclose(reader.hidden(padded, padded != 0)[0, :len(ids)].numpy(), expected, atol=1e-5)
 
 
+def test_masked_copy_is_the_recipe_through_the_frozen_layers():
+    """Training's cache: one masked copy of the chunks (seeded by the draw) holds the frozen layers'
+    output at every token and MiniLM's top-layer output at the picks; the joint stage's batch
+    rebuilds the lower layers' output and the original ids from it."""
+    from models.pretrained.mlm_training import MlmTrainConfig, batch_of, head_batch, joint_batch, masked_copy
+
+    reader = MlmReader(read_minilm_weights(), MlmConfig()).eval()
+    generator = np.random.default_rng(0)
+    chunks = [np.array([CLS_ID, *generator.integers(2000, 8000, 18), SEP_ID]) for _ in range(6)]  # equal lengths: one batch
+    copy = masked_copy(reader, chunks, draw=1, seed=0)
+    assert masked_copy(reader, chunks, draw=1, seed=0).action.tolist() == copy.action.tolist()
+    assert masked_copy(reader, chunks, draw=0, seed=0).action.tolist() != copy.action.tolist()
+    ids, attention = batch_of(chunks)
+    masked, action = mask_tokens(ids, torch.Generator().manual_seed(500_009 * 2))  # the generator of draw 1, seed 0
+    assert copy.action.tolist() == action.flatten().tolist()
+    picked = action != KEEP
+    assert int(picked.sum()) == len(copy.top) == 6 * 3  # round(15% of 18) per chunk
+    with torch.no_grad():
+        lower = reader.lower(masked, attention)
+        np.testing.assert_allclose(copy.lower.astype(np.float32), lower.flatten(0, 1).numpy(), atol=2e-2)
+        np.testing.assert_allclose(copy.top.astype(np.float32), reader.hidden(masked, attention)[picked].numpy(), atol=2e-2)
+    cfg = MlmTrainConfig(batch_size=3, head_batch=10)
+    flat = np.concatenate(chunks)
+    lengths, offsets = np.full(6, 20), np.arange(0, 120, 20)
+    x, rows_attention, truth, rows_action = joint_batch(0, [copy], flat, lengths, offsets, cfg, {})
+    assert x.shape == (3, 20, 384) and bool(rows_attention.all())
+    for row in range(3):
+        chunk = next(i for i, c in enumerate(chunks) if truth[row].tolist() == c.tolist())
+        assert rows_action[row].tolist() == action[chunk].tolist()
+        np.testing.assert_array_equal(x[row].numpy(), copy.lower[20 * chunk:20 * chunk + 20].astype(np.float32))
+    vectors, labels = head_batch(3, [copy], [flat[copy.action != KEEP]], cfg)
+    assert vectors.shape == (10, 384) and set(labels.tolist()) <= set(ids[picked].tolist())
+    for vector, label in zip(vectors, labels):
+        at = int(np.flatnonzero((copy.top.astype(np.float32) == vector.numpy()).all(1))[0])
+        assert flat[np.flatnonzero(copy.action != KEEP)[at]] == label
+
+
 @pytest.fixture(scope="module")
 def bundled():
     if not (ASSET_DIR / "scores.json").exists():
@@ -119,3 +156,16 @@ def test_page_warns_when_the_head_barely_beats_the_unigram_guess(bundled):
     assert barely_beats_unigram({"top5": 0.20, "unigram_top5": 0.19})
     assert not barely_beats_unigram({"top5": 0.45, "unigram_top5": 0.19})
     assert barely_beats_unigram(scores["heldout"]) == (scores["heldout"]["top5"] < scores["heldout"]["unigram_top5"] + 0.1)
+
+
+def test_quality_note_follows_the_recorded_scores(bundled):
+    from models.labs.reader import TARGET_TOP5, quality_note
+
+    _, scores = bundled
+    assert quality_note({"top5": 0.20, "unigram_top5": 0.19}) == "undertrained"
+    assert quality_note({"top5": 0.35, "unigram_top5": 0.19}) == "weak"
+    assert quality_note({"top5": 0.50, "unigram_top5": 0.19}) is None
+    heldout = scores["heldout"]
+    expected = ("undertrained" if heldout["top5"] < heldout["unigram_top5"] + 0.1
+                else "weak" if heldout["top5"] < TARGET_TOP5 else None)
+    assert quality_note(heldout) == expected
