@@ -1,4 +1,4 @@
-"""The shared sidebar: language, compute device and random seed, kept in session state.
+"""The shared sidebar: language, projector mode, compute device and random seed, kept in session state.
 
 The device picker needs torch to list the devices, so it is drawn after the page, into a slot
 that keeps its place between the language and the seed: a page that draws charts before it
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.i18n import LANGUAGES, LANGUAGE_STATE_KEY, t
+from components.projector import projector_on, projector_switch
 
 DEVICE_STATE_KEY = "device"
 SEED_STATE_KEY = "seed"
@@ -18,8 +19,9 @@ DEFAULT_SEED = 0
 
 
 def sidebar_settings():
-    """Draw the language switch and the seed; values land in session state. Returns the empty
-    slot between them where ``device_picker`` draws the device choice."""
+    """Draw the language switch, the projector switch and the seed; values land in session state. Returns
+    the empty slot between them where ``device_picker`` draws the device choice (projector mode hides
+    both boxes and leaves the glossary out)."""
     with st.sidebar:
         st.radio(
             "Language / 语言",
@@ -28,7 +30,8 @@ def sidebar_settings():
             key=LANGUAGE_STATE_KEY,
             horizontal=True,
         )
-        device_slot = st.container()
+        projector_switch()
+        device_slot = st.container(key="device_box")
         st.number_input(
             t("common.seed"),
             min_value=0,
@@ -38,7 +41,8 @@ def sidebar_settings():
             key=SEED_STATE_KEY,
             help=t("common.seed_help"),
         )
-        glossary()
+        if not projector_on():
+            glossary()
     return device_slot
 
 
