@@ -22,6 +22,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from components.figures.shared import KEEP_TEXT_SIZE
 from components.i18n import t
 
 PROJECTOR_KEY = "projector"  # the toggle's key, and so the URL parameter: ?projector=true
@@ -69,8 +70,13 @@ def _scale_fonts(node, scale: float) -> None:
 
 
 def enlarge(spec: dict, scale: float = FONT_SCALE) -> dict:
-    """A figure's dict (``fig.to_dict()``) with larger fonts and the room they need; ``spec`` is changed in place."""
+    """A figure's dict (``fig.to_dict()``) with larger fonts and the room they need; ``spec`` is changed in place.
+    A drawing whose labels must fit its boxes names its own scale in ``layout.meta`` (``KEEP_TEXT_SIZE``)."""
     layout = spec.setdefault("layout", {})
+    meta = layout.get("meta")
+    (scale_key,) = KEEP_TEXT_SIZE
+    if isinstance(meta, dict) and isinstance(meta.get(scale_key), (int, float)):
+        scale = meta[scale_key]
     _scale_fonts(spec, scale)
     layout.setdefault("font", {}).setdefault("size", round(PLOTLY_FONT_PX * scale, 1))
     hover_font = layout.setdefault("hoverlabel", {}).setdefault("font", {})
