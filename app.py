@@ -14,6 +14,7 @@ from components.i18n import init_language, t  # noqa: E402
 from components.loaders import freeze_loaded_objects, warm_up_later  # noqa: E402
 from components.navigation import build_navigation  # noqa: E402
 from components.plotly_theme import use_app_template  # noqa: E402
+from components.projector import route_charts  # noqa: E402
 from components.settings import device_picker, sidebar_settings  # noqa: E402
 from components.share import copy_link, link_note, missing_page_name, opening_params, sync_language_param  # noqa: E402
 from models.core.device import configure_threads  # noqa: E402
@@ -23,6 +24,7 @@ from models.core.device import configure_threads  # noqa: E402
 ICON = Path(__file__).parent / "assets" / "icon.png"
 st.set_page_config(page_title="Transformer Explainer", page_icon=str(ICON), layout="wide")
 configure_threads()
+route_charts()  # projector mode enlarges every chart, whichever page draws it
 init_language()
 navigation = build_navigation()
 opening_url = opening_params(navigation)  # None except when this run opens the page

@@ -10,9 +10,10 @@ from components.i18n import option_labels, t
 from components.layout import next_page_link, page_header, section_header, what_to_notice
 from components.loaders import load_user_tokenizer
 from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
-from components.tokenizer_panels import bpe_step_through, kind_name, tradeoff_section, train_with_progress
+from components.tokenizer_panels import (bpe_step_through, byte_pieces_section, kind_name, tradeoff_section,
+                                         train_with_progress)
 from components.widgets import run_button
-from models.labs.tokenizers import chip_colours, comparison_columns, show_invisible
+from models.labs.tokenizers import chip_colours, comparison_columns, frontier_problems, show_invisible
 from models.text import tokenization as tk
 
 KEY = "tokenizers"
@@ -122,6 +123,9 @@ text, vocab_size, kinds = text_controls()
 missing = tk.missing_tokenizers(sizes=(vocab_size,), kinds=[k for k in tk.TRAINED_KINDS if k in kinds])
 if missing or ("whitespace" in kinds and not tk.corpus_ready()):
     train_with_progress(missing)
+for kind, reason in frontier_problems(kinds).items():
+    st.warning(t(f"{KEY}.frontier_{reason}", name=kind_name(kind)), icon=":material/error:")
+    kinds = [k for k in kinds if k != kind]
 results = [(kind_name(kind), tokenized(kind, text, vocab_size)) for kind in kinds] if text else []
 if not text:
     st.info(t(f"{KEY}.empty_text"))
@@ -136,6 +140,7 @@ if user_result is not None:
     results.append((t(f"{KEY}.user_name", spec=st.session_state[USER_STATE]["spec"]), user_result))
 if results:
     comparison(text, results)
+    byte_pieces_section(results)
 bpe_step_through()
 tradeoff_section(text)
 what_to_notice(KEY)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.i18n import t
 from components.navigation import next_page
+from components.projector import projector_on
 
 
 def page_header(key: str) -> None:
@@ -14,9 +15,13 @@ def page_header(key: str) -> None:
 
 
 def section_header(key: str, name: str, text: str = "explain") -> None:
-    """A section's subheading ``<key>.<name>_title`` and the paragraph ``<key>.<name>_<text>`` under it."""
+    """A section's subheading ``<key>.<name>_title`` and the paragraph ``<key>.<name>_<text>`` under it
+    (in projector mode folded into an expander, for whoever wants to read it)."""
     st.subheader(t(f"{key}.{name}_title"))
-    st.markdown(t(f"{key}.{name}_{text}"))
+    if projector_on():
+        st.expander(t("common.explanation"), icon=":material/notes:").markdown(t(f"{key}.{name}_{text}"))
+    else:
+        st.markdown(t(f"{key}.{name}_{text}"))
 
 
 def what_to_notice(key: str, **values) -> None:

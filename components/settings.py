@@ -1,4 +1,4 @@
-"""The shared sidebar: language, compute device and random seed, kept in session state.
+"""The shared sidebar: language, projector mode, compute device and random seed, kept in session state.
 
 The device picker needs torch to list the devices, so it is drawn after the page, into a slot
 that keeps its place between the language and the seed: a page that draws charts before it
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.i18n import LANGUAGES, LANGUAGE_STATE_KEY, t
+from components.projector import projector_on, projector_switch
 
 DEVICE_STATE_KEY = "device"
 SEED_STATE_KEY = "seed"
@@ -18,10 +19,11 @@ DEFAULT_SEED = 0
 
 
 def sidebar_settings():
-    """Draw the language switch and the seed; values land in session state. Returns two empty
-    slots below the language: where ``components.share.copy_link`` draws the "copy link" box and
-    where ``device_picker`` draws the device choice. Seed and device are bound to the URL (the
-    language is kept in ``?lang=`` by components.share)."""
+    """Draw the language switch, the projector switch and the seed; values land in session state.
+    Returns two empty slots below the switches: where ``components.share.copy_link`` draws the
+    "copy link" box and where ``device_picker`` draws the device choice. Projector mode hides the
+    seed and device boxes and leaves the glossary out. Seed, device and projector are bound to the
+    URL (the language is kept in ``?lang=`` by components.share)."""
     from components.share import relabel_bound_values
 
     with st.sidebar:
@@ -33,8 +35,9 @@ def sidebar_settings():
             horizontal=True,
             on_change=relabel_bound_values,
         )
+        projector_switch()
         link_slot = st.container()
-        device_slot = st.container()
+        device_slot = st.container(key="device_box")
         st.number_input(
             t("common.seed"),
             min_value=0,
@@ -45,7 +48,8 @@ def sidebar_settings():
             help=t("common.seed_help"),
             bind="query-params",
         )
-        glossary()
+        if not projector_on():
+            glossary()
     return link_slot, device_slot
 
 

@@ -1,5 +1,6 @@
-"""Panels of the Tokenizers page: tokenizers trained on first use with a progress bar, BPE learned merge by
-merge, and what a vocabulary size costs in sequence length and embedding parameters."""
+"""Panels of the Tokenizers page: tokenizers trained on first use with a progress bar, characters cut between
+their bytes, BPE learned merge by merge, and what a vocabulary size costs in sequence length and embedding
+parameters."""
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +13,7 @@ from components.layout import section_header
 from components.text import capped_text, escape_markdown, visible_whitespace
 from components.units import millions
 from components.widgets import progress_bar
-from models.labs.tokenizers import by_kind, merge_columns, merge_counts, tokens_per_size, tradeoff_row
+from models.labs.tokenizers import byte_piece_rows, by_kind, merge_columns, merge_counts, tokens_per_size, tradeoff_row
 from models.text import tokenization as tk
 
 KEY = "tokenizers"
@@ -46,6 +47,24 @@ def train_with_progress(pairs: list[tuple[str, int]]) -> None:
 
         bar.progress(0.05, text=t(f"{KEY}.training", n=len(pairs)))
         tk.train_all(pairs, report)
+
+
+def byte_pieces_section(results: list[tuple[str, tk.Tokenized]]) -> None:
+    """Characters that byte-level tokenizers cut between bytes: the pieces, their bytes, and the text joined back."""
+    section_header(KEY, "bytes")
+    rows = byte_piece_rows(results)
+    if not rows:
+        st.caption(t(f"{KEY}.bytes_none"))
+        return
+    columns = {
+        "tokenizer": [row["tokenizer"] for row in rows],
+        "pieces": [" + ".join(visible_whitespace(piece) for piece in row["pieces"]) for row in rows],
+        "ids": [", ".join(str(token_id) for token_id in row["ids"]) for row in rows],
+        "bytes": [" + ".join(row["bytes"]) for row in rows],
+        "joined": [visible_whitespace(row["joined"]) for row in rows],
+    }
+    st.dataframe(pd.DataFrame({t(f"{KEY}.col_{name}"): values for name, values in columns.items()}),
+                 hide_index=True, key=f"{KEY}_bytes_table")
 
 
 @st.fragment

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 
-from components.figures.shared import FONT
+from components.figures.shared import FONT, KEEP_TEXT_SIZE
 
 BOX_WIDTH = 0.74
 BOX_HEIGHT = 0.56
@@ -146,7 +146,7 @@ def block_diagrams(left: BlockDrawing, right: BlockDrawing, *, legend: str, heig
     layout = dict(shapes=canvas.shapes, annotations=canvas.annotations, height=height, font=FONT, showlegend=False,
                   margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white", paper_bgcolor="white", dragmode=False,
                   xaxis=dict(visible=False, range=[0.0, 2.3], fixedrange=True),
-                  yaxis=dict(visible=False, range=[-1.0, 10.4], fixedrange=True))
+                  yaxis=dict(visible=False, range=[-1.0, 10.4], fixedrange=True), meta=KEEP_TEXT_SIZE)
     return go.Figure(dict(data=[], layout=layout))
 
 

@@ -18,6 +18,9 @@ ANNOTATE_MAX_CELLS = 400
 FONT = dict(family="Inter, Noto Sans SC, sans-serif", size=13)
 WEIGHT_SCALE = "Blues"  # attention weights, 0..1
 HIGHLIGHT = "#e8590c"  # the one row, token or edit a chart points at
+# layout.meta of a drawing whose labels must fit the boxes drawn round them: projector mode
+# (components.projector) leaves its text size alone and only makes it taller.
+KEEP_TEXT_SIZE = {"projector_font_scale": 1.0}
 
 
 def titled_layout(title: str, height: int, **extra) -> dict:

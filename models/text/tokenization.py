@@ -49,19 +49,23 @@ VOCAB_SIZES = (500, 1000, 2000, 4000, 8000)
 DEFAULT_VOCAB_SIZE = 2000
 MIN_VOCAB_SIZE = 400  # 256 bytes plus room for the characters of the corpus
 TRAINED_KINDS = ("bpe", "unigram")
-KINDS = ("whitespace", "characters", "bytes", "wordpiece", "bpe", "unigram", "tiny_gpt")
+FRONTIER_KINDS = ("cl100k_base", "o200k_base")  # GPT-4's and GPT-4o's (models.text.frontier_tokenizers)
+KINDS = ("whitespace", "characters", "bytes", "wordpiece", *FRONTIER_KINDS, "bpe", "unigram", "tiny_gpt")
 UNKNOWN = "[UNK]"
 UNIGRAM_UNKNOWN = "<unk>"
 N_BYTES = 256
 UNICODE_SIZE = sys.maxunicode + 1
 SPACE_MARK = "\u2581"  # "▁": SentencePiece's stand-in for a space
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-F]{2})>$")
-EXAMPLE_TEXTS = {  # one click away on the page: English, Chinese, emoji, code
+EXAMPLE_TEXTS = {  # one click away on the page: English, Chinese, emoji, code, and the course's mixed test
     "en": "Tokenizers don't see words. Unbelievably, \"tokenization\" is split into pieces!\n"
           "    Spaces, new lines and 3.14159 count too.",
     "zh": "自然语言处理让计算机读懂人类的语言。分词器先把文字切成词元，再把每个词元换成一个编号。",
     "emoji": "I love 🍕 and 🐱! 👩‍💻 coding at 3am ☕ 🇫🇷🇯🇵",
     "code": "def greet(name):\n    return f\"Hello, {name}!\"\n\nfor i in range(3):\n    print(greet('world'))",
+    # capitals, emoji, Chinese, Python indented with tabs and arithmetic: where tokenizers differ most
+    "course": "CAPITALIZATION and lowercase\n🍕 🐱 鸟 自然语言处理\ndef area(w, h):\n\tif w > 0:\n\t\treturn w * h\n"
+              "12.0*50=600",
 }
 BPE_EXAMPLE = "low lower lowest, slow slower slowest, new newer newest, wide wider widest"
 
@@ -387,7 +391,8 @@ def _file_stamp(path: Path) -> tuple[int, int]:
 
 
 def tokenize(kind: str, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE, cache_dir: Path | None = None) -> Tokenized:
-    """Cut ``text`` with one of ``KINDS``; ``vocab_size`` applies to whitespace, bpe and unigram."""
+    """Cut ``text`` with one of ``KINDS``; ``vocab_size`` applies to whitespace, bpe and unigram. GPT-4's and
+    GPT-4o's raise ``FrontierTokenizerError`` when their vocabulary files are missing or damaged."""
     if kind == "whitespace":
         return whitespace_tokenize(text, word_frequencies(cache_dir)[: vocab_size - 1])
     if kind == "characters":
@@ -398,6 +403,10 @@ def tokenize(kind: str, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE, cache_d
         return encode_with(kind, _cached_minilm(), text, str, UNKNOWN)
     if kind == "tiny_gpt":
         return encode_with(kind, _cached_tiny_gpt(), text, byte_level_piece, None)
+    if kind in FRONTIER_KINDS:
+        from models.text.frontier_tokenizers import frontier_tokenize  # it imports this module
+
+        return frontier_tokenize(kind, text)
     if kind == "bpe":
         return encode_with(kind, trained_tokenizer("bpe", vocab_size, cache_dir), text, byte_level_piece, None)
     if kind == "unigram":

@@ -64,17 +64,17 @@ def sidebar_widget_keys(block) -> list[str]:
     """Keys of the sidebar's widgets in the order they are shown (containers opened in place)."""
     keys = []
     for child in block.children.values():
-        if getattr(child, "key", None):
-            keys.append(child.key)
-        elif hasattr(child, "children"):
+        if hasattr(child, "children"):  # a container, keyed (the device slot) or not
             keys += sidebar_widget_keys(child)
+        elif getattr(child, "key", None):
+            keys.append(child.key)
     return keys
 
 
-def test_sidebar_shows_language_device_seed_in_order(lang):
+def test_sidebar_shows_language_projector_device_seed_in_order(lang):
     # The device picker is drawn after the page (it needs torch), into a slot kept in its place.
     at = open_page(PAGES[0].path, lang)
-    assert sidebar_widget_keys(at.sidebar) == ["lang", "device", "seed"]
+    assert sidebar_widget_keys(at.sidebar) == ["lang", "projector", "device", "seed"]
 
 
 def test_device_choice_is_kept_across_reruns(lang):

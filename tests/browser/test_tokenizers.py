@@ -65,3 +65,33 @@ def test_merge_slider_moves_and_typed_html_stays_text(tall_page, app_url):
     assert_injection_inert(page)
     assert page.locator("[data-testid='stApp'] a[href='http://x']").count() == 0
     assert page.get_by_text("<img", exact=False).count() > 0
+
+
+@pytest.fixture()
+def small_page(browser):
+    """A 1280 x 720 window, the size of a classroom projector."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("lang, button, section", [("en", "Course test", "Characters cut between their bytes"),
+                                                   ("zh", "课程测试句", "在字节中间被切开的字符")])
+def test_course_example_with_gpt4_and_byte_pieces(small_page, app_url, lang, button, section):
+    page = small_page
+    open_page(page, app_url, "tokenizers", lang)
+    page.get_by_role("button", name=button, exact=True).click()
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert "CAPITALIZATION" in page.locator("[data-testid='stTextArea'] textarea").first.input_value()
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert "GPT-4 (cl100k_base)" in text or "GPT-4（cl100k_base）" in text
+    assert "<0xE9>" in text  # GPT-4's chip for the first byte of 鸟
+    assert "\ufffd" not in text
+    screenshot(page, f"tokenizers-course-{lang}")
+    heading = page.get_by_text(section, exact=True)
+    heading.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(conftest.SCREENSHOTS / f"tokenizers-bytes-{lang}.png"))

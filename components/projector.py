@@ -1,0 +1,112 @@
+"""Projector mode: one sidebar switch (and ``?projector=true`` in a link) for showing the app to a room.
+
+When it is on, for this session only:
+
+- text is larger: the page's root font size grows, so everything Streamlit sizes in rem (markdown,
+  headings, widgets, tables) grows with it; token chips get a larger font and more padding;
+- every chart's fonts grow (titles, axes, legends, annotations, text on bars and cells, hover
+  labels), with room made for them: the top margin and the height grow too, so a legend set above
+  the plot stays clear of the title;
+- what a class does not need to see is out of the way: the glossary is not drawn, the device and
+  seed boxes are hidden (they keep their values), and a section's long explanation is folded into
+  an expander under its heading (``components.layout.section_header``).
+
+Every chart of every page passes through ``st.plotly_chart`` (or a column's ``.plotly_chart``),
+and Streamlit has no per-session chart theme, so ``route_charts`` (called once by app.py) puts
+``fit_figure`` in front of that one call. Charts are enlarged on a copy: the figures pages keep in
+caches are shared between sessions and never changed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from components.figures.shared import KEEP_TEXT_SIZE
+from components.i18n import t
+
+PROJECTOR_KEY = "projector"  # the toggle's key, and so the URL parameter: ?projector=true
+ALSO_ON = ("1", "on", "yes")  # other spellings a hand-typed link may use
+FONT_SCALE = 1.4  # chart fonts (13 px -> 18 px)
+HEIGHT_SCALE = 1.2  # chart heights: room for the larger labels without charts twice as tall
+ROOT_FONT_PX = 20  # Streamlit's default is 16 px
+PLOTLY_FONT_PX = 12  # what plotly.js draws when a figure names no size
+PLOTLY_HOVER_PX = 13
+HIDDEN = ("st-key-seed", "st-key-device_box")  # the sidebar's seed and device boxes
+
+_STYLE = f"""<style>
+html {{ font-size: {ROOT_FONT_PX}px; }}
+[data-testid="stMainBlockContainer"] {{ padding: 3.5rem 2rem 4rem; }}
+h1 {{ font-size: 2.2rem !important; }}
+[data-testid="stMarkdownColoredBackground"] {{ font-size: 1.15em; padding: 0.1em 0.3em; line-height: 1.9; }}
+{", ".join(f".{name}" for name in HIDDEN)} {{ display: none; }}
+</style>"""
+
+
+def projector_on() -> bool:
+    return bool(st.session_state.get(PROJECTOR_KEY, False))
+
+
+def projector_switch() -> None:
+    """The sidebar toggle, bound to the URL; ``?projector=1`` (or on / yes) in a typed link counts as on."""
+    if PROJECTOR_KEY not in st.session_state and str(st.query_params.get(PROJECTOR_KEY, "")).lower() in ALSO_ON:
+        st.session_state[PROJECTOR_KEY] = True
+    st.toggle(t("common.projector"), key=PROJECTOR_KEY, bind="query-params", help=t("common.projector_help"))
+    if projector_on():
+        st.html(_STYLE)
+
+
+def _scale_fonts(node, scale: float) -> None:
+    """Every ``size`` inside a ``*font`` dict (font, tickfont, textfont, ...) in a figure's dict, times ``scale``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if "font" in key and isinstance(value, dict) and isinstance(value.get("size"), (int, float)):
+                value["size"] = round(value["size"] * scale, 1)
+            if isinstance(value, (dict, list, tuple)):
+                _scale_fonts(value, scale)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _scale_fonts(item, scale)
+
+
+def enlarge(spec: dict, scale: float = FONT_SCALE) -> dict:
+    """A figure's dict (``fig.to_dict()``) with larger fonts and the room they need; ``spec`` is changed in place.
+    A drawing whose labels must fit its boxes names its own scale in ``layout.meta`` (``KEEP_TEXT_SIZE``)."""
+    layout = spec.setdefault("layout", {})
+    meta = layout.get("meta")
+    (scale_key,) = KEEP_TEXT_SIZE
+    if isinstance(meta, dict) and isinstance(meta.get(scale_key), (int, float)):
+        scale = meta[scale_key]
+    _scale_fonts(spec, scale)
+    layout.setdefault("font", {}).setdefault("size", round(PLOTLY_FONT_PX * scale, 1))
+    hover_font = layout.setdefault("hoverlabel", {}).setdefault("font", {})
+    hover_font.setdefault("size", round(PLOTLY_HOVER_PX * scale, 1))
+    margin = layout.get("margin")
+    if isinstance(margin, dict) and isinstance(margin.get("t"), (int, float)):
+        margin["t"] = round(margin["t"] * scale)
+    if isinstance(layout.get("height"), (int, float)):
+        layout["height"] = round(layout["height"] * HEIGHT_SCALE)
+    return spec
+
+
+def fit_figure(figure):
+    """The figure to draw: enlarged (a copy) in projector mode, else the very same object."""
+    if not projector_on() or not hasattr(figure, "to_dict"):
+        return figure
+    import plotly.graph_objects as go
+
+    return go.Figure(enlarge(figure.to_dict()), _validate=False)  # to_dict copies: the cached figure stays as it was
+
+
+_plain_plotly_chart = DeltaGenerator.plotly_chart
+
+
+def _projected_plotly_chart(self, figure_or_data, *args, **kwargs):
+    return _plain_plotly_chart(self, fit_figure(figure_or_data), *args, **kwargs)
+
+
+def route_charts() -> None:
+    """Send every chart through ``fit_figure``: ``st.plotly_chart`` and a container's ``.plotly_chart``."""
+    if DeltaGenerator.plotly_chart is not _projected_plotly_chart:
+        DeltaGenerator.plotly_chart = _projected_plotly_chart
+        st.plotly_chart = st._main.plotly_chart  # bound when streamlit was imported: bind it again
