@@ -262,11 +262,12 @@ def text_units(tokens: list[str], special, unit: str) -> Units:
         groups = [[index] for index in range(len(tokens))]
     else:
         groups = _word_groups(tokens, special)
+    style = piece_style(tokens)
     if unit == "sentence":
         sentences: list[list[int]] = []
         open_sentence = False
         for group in groups:
-            text = _join([tokens[i] for i in group], piece_style(tokens))
+            text = _join([tokens[i] for i in group], style)
             if special[group[0]] or not open_sentence:
                 sentences.append(list(group))
             else:
@@ -274,7 +275,6 @@ def text_units(tokens: list[str], special, unit: str) -> Units:
             ends = text.rstrip()[-1:] in set(SENTENCE_ENDS) and text.strip() != "" or "\n" in text
             open_sentence = not special[group[0]] and not ends
         groups = sentences
-    style = piece_style(tokens)
     edges = np.array([group[0] for group in groups] + [len(tokens)], dtype=int)
     return Units(edges, [_join([tokens[i] for i in group], style) for group in groups],
                  np.array([bool(special[group[0]]) for group in groups], dtype=bool))
