@@ -38,7 +38,7 @@ def attention_stack(model_id: str, text: str, _model):
 def closeup(model_id: str, text: str, hide_special: bool, unit: str, layer: int, head: int, _model):
     """(matrix over the shown units, their chart labels, their texts) of one head or the layer average."""
     matrix, units = shown_matrix(attention_stack(model_id, text, _model), layer, head, hide_special, unit)
-    labels = unique_labels([chart_label(piece, 24 if unit == "sentence" else 14) for piece in units.texts])
+    labels = unique_labels([chart_label(piece, 18 if unit == "sentence" else 14) for piece in units.texts])
     return matrix, labels, units.texts
 
 
@@ -175,7 +175,9 @@ if stack is not None:
         st.warning(t(f"{KEY}.capped_{limited_by}", total=stack.total, n=len(stack.ids), dropped=stack.dropped,
                      limit=limit), icon=":material/content_cut:")
     units = text_units(stack.tokens, stack.special, unit)
-    token_chips(stack.tokens, stack.ids, colour_by=None if unit == "token" else list(units.of_token()))
+    colours = None if unit == "token" else list(units.of_token())
+    with st.expander(t(f"{KEY}.all_tokens", n=len(stack.ids)), expanded=len(stack.ids) <= 2 * WINDOW):
+        token_chips(stack.tokens, stack.ids, colour_by=colours)  # folded away for a long text
     st.caption(t(f"{KEY}.shape", layers=stack.n_layers, heads=stack.n_heads, tokens=len(stack.ids),
                  kind=t(f"{KEY}.causal") if stack.causal else t(f"{KEY}.bidirectional")))
     if unit != "token":

@@ -201,8 +201,11 @@ def _word_character(character: str) -> bool:
 
 def piece_style(tokens: list[str]) -> str:
     """How the tokenizer marks a piece that continues a word: ``"wordpiece"`` (BERT: "##ing") or
-    ``"spaced"`` (byte-level BPE, SentencePiece: a new word starts with its space, " the")."""
-    return "spaced" if any(token[:1].isspace() for token in tokens) else "wordpiece"
+    ``"spaced"`` (byte-level BPE, SentencePiece: a new word starts with its space, " the"). A text
+    with no space-led token is byte-level too when a token holds a byte of a cut character (only
+    byte-level tokenizers cut characters)."""
+    spaced = any(token[:1].isspace() or _PARTIAL_BYTE.search(token) for token in tokens)
+    return "spaced" if spaced else "wordpiece"
 
 
 def _word_groups(tokens: list[str], special) -> list[list[int]]:

@@ -47,6 +47,19 @@ def test_byte_level_pieces_join_into_words_and_cut_characters_into_characters():
     assert sentences.texts == ["The animal didn't cross.", "\n", " It was猫的ing"]
 
 
+def test_chinese_with_no_spaces_cut_into_bytes_comes_back_as_characters():
+    from models.pretrained.tiny_gpt import load_tiny_gpt
+
+    bundle = load_tiny_gpt("2024")
+    text = "老师说：它很安静。"
+    ids = bundle.encode(text)
+    tokens = bundle.token_strings(ids)
+    assert len(tokens) > len(text), "the tiny GPT cuts these characters into bytes"
+    units = text_units(tokens, [False] * len(tokens), "word")
+    assert "".join(units.texts) == text and units.texts == list(text), "one word per character, no bytes left"
+    assert text_units(tokens, [False] * len(tokens), "sentence").texts == [text]
+
+
 def test_a_byte_level_piece_between_letters_joins_the_word():
     tokens = ["<|endoftext|>", " un", "happ", "iness", " is", " here"]
     units = text_units(tokens, [True] + [False] * 5, "word")
