@@ -103,33 +103,49 @@ def head_view(
     y = -np.arange(T, dtype=float)
     strongest = max((w for _, w in links), default=1.0) or 1.0
     linked = {j for j, _ in links}
-    fig = go.Figure()
+    traces = []
     for key, weight in sorted(links, key=lambda link: link[1]):
         share = weight / strongest
-        fig.add_scatter(
-            x=[0, 1], y=[y[query], y[key]], mode="lines", showlegend=False,
+        traces.append(dict(
+            type="scatter", x=[0, 1], y=[y[query], y[key]], mode="lines", showlegend=False,
             line=dict(width=1 + 9 * share, color=f"rgba({LINE_COLOUR}, {0.25 + 0.75 * share:.2f})"),
             hoverinfo="text", hovertext=f"{labels[query]} → {labels[key]}<br>{hover_name}: {weight:.3f}",
-        )
+        ))
     label_all = T <= MAX_LABELLED_ROWS
-    left_text = [labels[i] if (label_all or i == query) else "" for i in range(T)]
-    right_text = [labels[j] if (label_all or j in linked) else "" for j in range(T)]
-    left_colour = [QUERY_COLOUR if i == query else "#5c6370" for i in range(T)]
-    right_colour = ["#c3cad3" if visible is not None and not visible[j] else "#1f2328" for j in range(T)]
-    fig.add_scatter(x=[0] * T, y=y, mode="markers+text", text=left_text, textposition="middle left",
-                    marker=dict(size=[11 if i == query else 5 for i in range(T)], color=left_colour),
-                    textfont=dict(color=left_colour), showlegend=False,
-                    hovertext=[labels[i] for i in range(T)], hoverinfo="text")
-    fig.add_scatter(x=[1] * T, y=y, mode="markers+text", text=right_text, textposition="middle right",
-                    marker=dict(size=[5 + 10 * float(row[j]) / strongest for j in range(T)], color=right_colour),
-                    textfont=dict(color=right_colour), showlegend=False,
-                    customdata=row, hovertext=[labels[j] for j in range(T)],
-                    hovertemplate="%{hovertext}<br>" + hover_name + ": %{customdata:.3f}<extra></extra>")
+    positions = np.arange(T)
+    row = np.asarray(row, dtype=float)[:T]
+    sizes = 5 + 10 * row / strongest
+    seen = np.ones(T, dtype=bool) if visible is None else np.asarray(visible, dtype=bool)
+    # One colour per trace (per-point colour lists cost ~1 ms per 10 points to validate): the
+    # listening column, the query on it, and the keys it may / may not see.
+    for side, colour, chosen, text_position in ((0, "#5c6370", positions != query, "middle left"),
+                                                (0, QUERY_COLOUR, positions == query, "middle left"),
+                                                (1, "#1f2328", seen, "middle right"),
+                                                (1, "#c3cad3", ~seen, "middle right")):
+        if not chosen.any():
+            continue
+        picked = np.flatnonzero(chosen)
+        names = [labels[i] for i in picked]
+        if label_all or colour == QUERY_COLOUR:
+            shown = names
+        else:  # a long text: only the keys with a line get a label
+            shown = [labels[i] if side == 1 and i in linked else "" for i in picked]
+        trace = dict(type="scatter", x=np.full(len(picked), side, dtype=float), y=y[picked], mode="markers+text",
+                     text=shown, textposition=text_position, textfont=dict(color=colour), showlegend=False,
+                     marker=dict(size=sizes[picked] if side == 1 else (11 if colour == QUERY_COLOUR else 5),
+                                 color=colour), hovertext=names)
+        if side == 1:
+            trace.update(customdata=row[picked], hovertemplate="%{hovertext}<br>" + hover_name
+                         + ": %{customdata:.3f}<extra></extra>")
+        else:
+            trace.update(hoverinfo="text")
+        traces.append(trace)
     step = 22 if T <= MAX_LABELLED_ROWS else max(6, 900 // T)
-    fig.update_xaxes(visible=False, range=[-0.9, 1.9])
-    fig.update_yaxes(visible=False, range=[y[-1] - 1, 1])
-    fig.add_annotation(x=0, y=1, text=query_side, showarrow=False, yanchor="bottom", xanchor="right")
-    fig.add_annotation(x=1, y=1, text=key_side, showarrow=False, yanchor="bottom", xanchor="left")
-    fig.update_layout(height=min(1000, max(260, step * T + 80)), margin=dict(l=10, r=10, t=30, b=10),
-                      font=FONT, plot_bgcolor="white")
-    return fig
+    layout = dict(
+        xaxis=dict(visible=False, range=[-0.9, 1.9]), yaxis=dict(visible=False, range=[y[-1] - 1, 1]),
+        annotations=[dict(x=0, y=1, text=query_side, showarrow=False, yanchor="bottom", xanchor="right"),
+                     dict(x=1, y=1, text=key_side, showarrow=False, yanchor="bottom", xanchor="left")],
+        height=min(1000, max(260, step * T + 80)), margin=dict(l=10, r=10, t=30, b=10), font=FONT,
+        plot_bgcolor="white",
+    )
+    return go.Figure(data=traces, layout=layout)  # one call: validated once, not once per trace and update

@@ -176,3 +176,56 @@ def test_minilm_warm_up_fills_the_cache_the_page_reads(monkeypatch):
 
     monkeypatch.setattr(models.pretrained.minilm, "load_minilm", no_second_load)
     assert isinstance(loaders.load_minilm(), models.pretrained.minilm.MiniLM)  # what the page calls
+
+
+LONG = "Unbelievably, the tokenizer splits uncommon words into pieces, and it keeps going. " * 40
+
+
+def chart_sizes(at):
+    return [len(chart.proto.spec.encode("utf-8")) for chart in at.get("plotly_chart")]
+
+
+def test_a_512_token_text_with_every_new_control(lang):
+    from components.loaders import load_minilm
+    from models.labs.attention import text_units, zoom
+
+    at = open_page(PAGE, lang)
+    at.text_area(key="attention_text").input(LONG).run()
+    assert_clean(at)
+    stack = from_model_run(load_minilm().run(LONG, MAX_TOKENS))
+    assert len(stack.ids) == MAX_TOKENS and stack.dropped > 0
+    warning = next(w.value for w in at.warning if f"{stack.total:,}" in w.value)
+    assert str(MAX_TOKENS) in warning and f"{stack.dropped:,}" in warning, "what was cut, with the counts"
+    assert len(at.get("plotly_chart")) == 3, "close-up, lines and the all-heads grid, also at 512 tokens"
+    assert max(chart_sizes(at)) < 1_000_000
+    at.slider(key="attention_layer").set_value(2).run()
+    at.selectbox(key="attention_head").set_value(4).run()
+    assert at.slider(key="attention_range").value == (1, 64), "a long text starts on its first 64 rows"
+    expected, _ = shown_matrix(stack, 1, 4, hide_special=True)
+    np.testing.assert_allclose(heatmap_values(at), expected[:64, :64], atol=1e-6)
+    at.slider(key="attention_range").set_value((101, 160)).run()
+    np.testing.assert_allclose(heatmap_values(at), expected[100:160, 100:160], atol=1e-6)
+    at.slider(key="attention_range").set_value((1, 510)).run()  # wider than 128: block means
+    assert_clean(at)
+    np.testing.assert_allclose(heatmap_values(at), zoom(expected, 0, 510, 128)[0], atol=1e-6)
+    assert translate("attention.closeup_pooled", lang, n=4, side=128) in [c.value for c in at.caption]
+    for unit in ("word", "sentence"):
+        at.radio(key="attention_unit").set_value(unit).run()
+        assert_clean(at)
+        units = text_units(stack.tokens, stack.special, unit)  # special tokens counted, like the tokens
+        assert translate(f"attention.unit_rule_{unit}", lang, tokens=MAX_TOKENS, units=len(units)) in \
+            [c.value for c in at.caption], "the rule and the computed counts on the page"
+        expected, _ = shown_matrix(stack, 1, 4, True, unit)
+        shown = heatmap_values(at)
+        np.testing.assert_allclose(shown, expected[:shown.shape[0], :shown.shape[1]], atol=1e-6)
+        assert len(at.get("plotly_chart")) == 3 and max(chart_sizes(at)) < 1_000_000
+    at.selectbox(key="attention_query").set_value(3).run()
+    at.number_input(key="attention_top_k").set_value(8).run()
+    assert_clean(at)
+    at.radio(key="attention_model").set_value("tiny_gpt_2024").run()
+    assert_clean(at)
+    from components.loaders import load_tiny_gpt
+
+    total = len(load_tiny_gpt("2024").encode(LONG))
+    assert any(f"{total:,}" in w.value and "256" in w.value for w in at.warning), "the tiny GPT's 256-token context"
+    assert len(at.get("plotly_chart")) == 3

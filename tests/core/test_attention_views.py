@@ -1,6 +1,6 @@
 """Attention views: checked shapes, averages and renormalised rows that still sum to 1,
-the strongest links, a light all-heads grid, and weights equal to a hand computation
-from MiniLM's own projection matrices."""
+the strongest links, a light all-heads grid, weights equal to a hand computation
+from MiniLM's own projection matrices, and long texts joined into words and sentences."""
 
 import math
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from components.figures.attention import all_heads_grid, head_view
 from models.labs.attention import (AVERAGE, MAX_TOKENS, AttentionStack, cap_ids, default_query, from_model_run,
                                     head_matrix, hide_tokens, pooled_grid, run_tiny_gpt, shown_grid, shown_matrix,
-                                    stack_attentions, top_links, visible_keys)
+                                    stack_attentions, token_limit, top_links, visible_keys)
 from models.core.gpt import GPT, GPTConfig
 
 
@@ -123,31 +123,37 @@ def test_head_view_draws_one_line_per_link():
 
 
 def test_default_query_and_visible_keys():
-    tokens = ["[CLS]", "the", "cat", " It", "sat", "[SEP]"]
-    assert default_query(tokens, np.arange(6)) == 3
-    assert default_query(tokens, np.array([1, 2, 3, 4])) == 2, "position among the kept tokens"
-    assert default_query(["a", "b"], np.arange(2)) == 1, "no 'it': the last token"
+    assert default_query(["[CLS]", "the", "cat", " It", "sat", "[SEP]"]) == 3
+    assert default_query(["a", "b"]) == 1, "no 'it': the last one"
     assert visible_keys(3, 1, causal=True) == [True, True, False]
     assert visible_keys(3, 1, causal=False) == [True, True, True]
 
 
 def test_cap_ids():
-    assert cap_ids(list(range(300))) == (list(range(MAX_TOKENS)), 300 - MAX_TOKENS)
+    assert cap_ids(list(range(700))) == (list(range(MAX_TOKENS)), 700 - MAX_TOKENS)
     assert cap_ids([1, 2]) == ([1, 2], 0)
 
 
-def test_tiny_gpt_view_is_causal_and_capped():
+def test_tiny_gpt_view_is_causal_and_capped_at_its_context():
     torch.manual_seed(0)
-    model = GPT(GPTConfig.style_2017(vocab_size=40, block_size=160, n_layer=2, n_head=2, n_embd=16)).eval()
+    context = 160
+    model = GPT(GPTConfig.style_2017(vocab_size=40, block_size=context, n_layer=2, n_head=2, n_embd=16)).eval()
     ids = [i % 40 for i in range(200)]
     stack = run_tiny_gpt(model, [str(i) for i in ids], ids, [i == 0 for i in ids])
-    assert stack.weights.shape == (2, 2, MAX_TOKENS, MAX_TOKENS) and stack.dropped == 200 - MAX_TOKENS
+    assert stack.weights.shape == (2, 2, context, context) and stack.dropped == 200 - context and stack.total == 200
     assert stack.causal and np.allclose(np.triu(stack.weights, 1), 0)
     np.testing.assert_allclose(stack.weights.sum(-1), 1, rtol=1e-5)
-    reference = model.trace(torch.tensor([ids[:MAX_TOKENS]])).attentions[1][0, 1].numpy()
+    reference = model.trace(torch.tensor([ids[:context]])).attentions[1][0, 1].numpy()
     np.testing.assert_allclose(head_matrix(stack.weights, 1, 1), reference, rtol=1e-6)
-    matrix, kept = shown_matrix(stack, 0, AVERAGE, hide_special=True)
-    assert len(kept) == MAX_TOKENS - sum(1 for i in ids[:MAX_TOKENS] if i == 0)
+    matrix, units = shown_matrix(stack, 0, AVERAGE, hide_special=True)
+    assert len(units) == matrix.shape[0] == context - sum(1 for i in ids[:context] if i == 0)
+
+
+def test_token_limit_says_what_sets_it():
+    assert MAX_TOKENS == 512
+    assert token_limit(512) == (512, "model"), "MiniLM: its 512 positions"
+    assert token_limit(256) == (256, "model"), "the tiny GPT: its context"
+    assert token_limit(2048) == (MAX_TOKENS, "page"), "a user model with a long context: the page's cap"
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +181,8 @@ def test_minilm_weights_equal_a_hand_computation(minilm):
 
 
 def test_minilm_long_text_is_capped(minilm):
-    stack = from_model_run(minilm.run("word " * 400))
-    assert len(stack.ids) == MAX_TOKENS and stack.dropped == 402 - MAX_TOKENS
+    stack = from_model_run(minilm.run("word " * 600, MAX_TOKENS))
+    assert len(stack.ids) == MAX_TOKENS == minilm.context and stack.dropped == 602 - MAX_TOKENS
     assert not stack.causal and stack.tokens[-1] == "[SEP]"
 
 
