@@ -70,7 +70,7 @@ def pieces_section():
         st.info(t(f"{KEY}.no_word"))
         return
     layers = load_bert_encoder().n_layers
-    layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_pieces_layer", help=t(f"{KEY}.layer_help"))
+    layer = st.slider(t(f"{KEY}.layer"), 0, layers, layers, key=f"{KEY}_pieces_layer", bind="query-params", help=t(f"{KEY}.layer_help"))
     result = pieces_average(word, tuple(others), layer)
     if result is None:
         st.info(t(f"{KEY}.no_word"))
