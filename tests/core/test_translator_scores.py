@@ -52,8 +52,6 @@ def test_subset_alignment_matches_the_recorded_one(bundle, heldout):
     assert again["all_heads_average"] == pytest.approx(recorded["all_heads_average"], abs=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped Transformer was trained for 1000 steps on a machine under "
-                   "heavy load and reaches well under 90% exact match (docs/MODELS.md); a longer run must pass")
 def test_transformer_reaches_ninety_percent_exact_match(bundle):
     assert bundle.scores["models"]["transformer"]["train_range"]["exact_match"] >= 0.90
 
