@@ -80,7 +80,11 @@ def bpe_step_through() -> None:
         st.info(t(f"{KEY}.bpe_no_merges"))
         token_chips(trace.initial)
         return
-    step = st.slider(t(f"{KEY}.bpe_step"), 0, len(trace.steps), min(5, len(trace.steps)), key=f"{KEY}_bpe_step", bind="query-params")
+    default_step = min(5, len(trace.steps))
+    if st.session_state.get(f"{KEY}_bpe_step", default_step) not in range(len(trace.steps) + 1):
+        st.session_state[f"{KEY}_bpe_step"] = default_step  # a new text with fewer merges than the step kept
+    step = st.slider(t(f"{KEY}.bpe_step"), 0, len(trace.steps), default_step, key=f"{KEY}_bpe_step",
+                     bind="query-params")
     tokens = trace.tokens_at(step)
     if step == 0:
         st.markdown(t(f"{KEY}.bpe_step_zero", n=len(trace.alphabet)))

@@ -66,6 +66,19 @@ def control(page, move: Move):
 
 
 def control_value(page, move: Move) -> str:
+    """The control's value once two readings half a second apart agree: a text box restored from a
+    link is drawn empty for a moment before its text arrives."""
+    before = read_value(page, move)
+    for _ in range(20):
+        page.wait_for_timeout(500)
+        now = read_value(page, move)
+        if now == before:
+            return now
+        before = now
+    return now
+
+
+def read_value(page, move: Move) -> str:
     element = control(page, move)
     if move.kind == "slider":
         return element.get_by_test_id("stSliderThumbValue").first.inner_text()

@@ -119,7 +119,7 @@ def crash_before_rename(monkeypatch):
 WRITERS = {
     "word2vec corpus": (lambda folder: w2v.corpus_sentences(folder), f"corpus-v{w2v.CACHE_VERSION}.txt"),
     "word2vec space": (lambda folder: w2v.train_word2vec(TINY, cache_dir=folder), TINY.cache_name()),
-    "word2vec scores": (lambda folder: w2v.cached_quality_scores(None, "k", folder), "scores-v1-k-r30000.json"),
+    "word2vec scores": (lambda folder: w2v.cached_quality_scores(None, "k", folder), f"scores-v{w2v.CACHE_VERSION}-k-r30000.json"),
     "tokenizer corpus": (lambda folder: T._training_texts(folder), f"corpus-v{T.CACHE_VERSION}.json"),
     "trained tokenizer": (lambda folder: T.trained_tokenizer("bpe", 400, folder), "bpe-400-v1.json"),
 }
@@ -242,7 +242,7 @@ def test_word2vec_scores_damage_is_recomputed(how, tmp_path, monkeypatch):
     first = w2v.cached_quality_scores(None, "k", tmp_path)
     assert repr(w2v.cached_quality_scores(None, "k", tmp_path)) == repr(first)  # nan != nan, so as text
     assert len(computed) == 1  # read back from disk
-    path = tmp_path / "scores-v1-k-r30000.json"
+    path = tmp_path / f"scores-v{w2v.CACHE_VERSION}-k-r30000.json"
     good = path.read_bytes()
     if SCORE_DAMAGE[how] is None:
         path.write_bytes(damaged(good, how))
