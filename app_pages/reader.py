@@ -20,7 +20,10 @@ SIZES = (4, 8, 16, 32)
 NOT_PICKED, MASKED, RANDOM, UNCHANGED, BLANK = 6, 0, 4, 1, 2  # chip colours: gray, blue, red, green, orange
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
 def embed(texts):
+    """MiniLM's sentence vectors, kept per list of texts: every student's rerun of the page asks for
+    the same pair and test sentence again."""
     return load_minilm().sentence_embeddings(list(texts))
 
 

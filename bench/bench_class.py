@@ -219,6 +219,21 @@ WAIT_IDLE = """() => {
 }"""
 
 
+SLIDER_RANGE = """(input) => [Number(input.min), Number(input.max), Number(input.value),
+                               input.disabled || Boolean(input.closest("[data-testid='stForm']"))]"""
+
+
+def arrow_that_moves(slider_range: list, rng: random.Random) -> str | None:
+    """An arrow key that changes the slider's value (at an end only one does; a press that changes
+    nothing starts no rerun, and waiting for one would time out), or None when neither does or the
+    slider cannot send (disabled, or inside a form that waits for its submit button)."""
+    low, high, value, inert = slider_range
+    if inert or high <= low:
+        return None
+    keys = [key for key, moves in (("ArrowLeft", value > low), ("ArrowRight", value < high)) if moves]
+    return rng.choice(keys)
+
+
 def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: float, record: Record,
                  seed: int) -> None:
     """A real Chromium session: open a page, press an arrow key on one of its sliders every ~2 s."""
@@ -235,30 +250,42 @@ def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: 
         key = None
         try:
             while time.monotonic() < deadline:
-                if key is None or rng.random() < PAGE_SWITCH:
-                    key = rng.choice(pages)
-                    start = time.perf_counter()
-                    page_handle.goto(f"{base_url}/{key}?lang=en")
-                    page_handle.wait_for_function(WAIT_IDLE, polling=50)
-                    record.browser_opens.append((key or "overview", time.perf_counter() - start))
-                time.sleep(rng.expovariate(1 / MEAN_GAP_S))
-                sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
-                if sliders.count() == 0:
+                try:
+                    key = browser_step(page_handle, base_url, key, pages, rng, record)
+                except PlaywrightError as error:  # say so, then go on from a freshly opened page
+                    if time.monotonic() < deadline:
+                        record.errors.append((key or "overview", f"browser: {str(error).splitlines()[0][:80]}"))
                     key = None
-                    continue
-                slider = sliders.nth(rng.randrange(sliders.count()))
-                slider.focus()
-                start = page_handle.evaluate("() => performance.now()")
-                slider.press(rng.choice(["ArrowRight", "ArrowLeft"]))
-                waited = page_handle.wait_for_function(RERUN_DONE, arg=start, polling=20, timeout=30_000)
-                record.browser.append((key or "overview", waited.json_value() / 1000))
-                if page_handle.locator("[data-testid='stException']").count():
-                    record.errors.append((key or "overview", "browser: exception on the page"))
-        except PlaywrightError as error:
-            if time.monotonic() < deadline:
-                record.errors.append((key or "overview", f"browser: {str(error).splitlines()[0][:80]}"))
         finally:
             browser.close()
+
+
+def browser_step(page_handle, base_url: str, key: str | None, pages: list[str], rng: random.Random,
+                 record: Record) -> str | None:
+    """One step of a browser student: maybe open a page, wait a human gap, press an arrow key on one
+    of the page's sliders and time the rerun. Returns the page it is on (None: open another)."""
+    if key is None or rng.random() < PAGE_SWITCH:
+        key = rng.choice(pages)
+        start = time.perf_counter()
+        page_handle.goto(f"{base_url}/{key}?lang=en")
+        page_handle.wait_for_function(WAIT_IDLE, polling=50)
+        record.browser_opens.append((key or "overview", time.perf_counter() - start))
+    time.sleep(rng.expovariate(1 / MEAN_GAP_S))
+    sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
+    if sliders.count() == 0:
+        return None
+    slider = sliders.nth(rng.randrange(sliders.count()))
+    direction = arrow_that_moves(slider.evaluate(SLIDER_RANGE), rng)
+    if direction is None:
+        return key
+    slider.focus()
+    start = page_handle.evaluate("() => performance.now()")
+    slider.press(direction)
+    waited = page_handle.wait_for_function(RERUN_DONE, arg=start, polling=20, timeout=30_000)
+    record.browser.append((key or "overview", waited.json_value() / 1000))
+    if page_handle.locator("[data-testid='stException']").count():
+        record.errors.append((key or "overview", "browser: exception on the page"))
+    return key
 
 
 # ---------------------------------------------------------------- one level
