@@ -6,7 +6,8 @@ When it is on, for this session only:
   headings, widgets, tables) grows with it; token chips get a larger font and more padding;
 - every chart's fonts grow (titles, axes, legends, annotations, text on bars and cells, hover
   labels), with room made for them: the top margin and the height grow too, so a legend set above
-  the plot stays clear of the title;
+  the plot stays clear of the title; the numbers in an attention heatmap's cells become whole
+  percentages, short enough to be read from the back of the room;
 - what a class does not need to see is out of the way: the glossary is not drawn, the device and
   seed boxes are hidden (they keep their values), and a section's long explanation is folded into
   an expander under its heading (``components.layout.section_header``).
@@ -19,6 +20,9 @@ caches are shared between sessions and never changed.
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -69,6 +73,35 @@ def _scale_fonts(node, scale: float) -> None:
             _scale_fonts(item, scale)
 
 
+def _matrix(z) -> np.ndarray | None:
+    """A heatmap's ``z`` as plotly's ``to_dict`` leaves it (nested lists, or a typed array)."""
+    if isinstance(z, dict) and "bdata" in z:
+        shape = [int(n) for n in str(z.get("shape", "")).split(",") if n.strip()]
+        values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        return values.reshape(shape) if shape else values
+    try:
+        matrix = np.asarray(z, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return matrix
+
+
+def _percent_cells(spec: dict) -> None:
+    """On a heatmap whose rows are distributions (attention: every row adds up to 1), cell numbers
+    become whole percentages ("34%" for 0.342): three characters instead of five, so the text plotly
+    fits into each cell comes out about half again as large, and the colour bar counts in percent
+    too. Hover labels keep the exact value."""
+    for trace in spec.get("data", []):
+        if trace.get("type") != "heatmap" or not trace.get("texttemplate", "").startswith("%{z:"):
+            continue
+        matrix = _matrix(trace.get("z"))
+        if matrix is None or matrix.ndim != 2 or not matrix.size or not np.isfinite(matrix).all():
+            continue
+        if matrix.min() >= 0 and np.allclose(matrix.sum(axis=1), 1.0, atol=1e-3):
+            trace["texttemplate"] = "%{z:.0%}"
+            trace.setdefault("colorbar", {})["tickformat"] = ".0%"  # the scale in the cells' unit
+
+
 def enlarge(spec: dict, scale: float = FONT_SCALE) -> dict:
     """A figure's dict (``fig.to_dict()``) with larger fonts and the room they need; ``spec`` is changed in place.
     A drawing whose labels must fit its boxes names its own scale in ``layout.meta`` (``KEEP_TEXT_SIZE``)."""
@@ -78,6 +111,7 @@ def enlarge(spec: dict, scale: float = FONT_SCALE) -> dict:
     if isinstance(meta, dict) and isinstance(meta.get(scale_key), (int, float)):
         scale = meta[scale_key]
     _scale_fonts(spec, scale)
+    _percent_cells(spec)
     layout.setdefault("font", {}).setdefault("size", round(PLOTLY_FONT_PX * scale, 1))
     hover_font = layout.setdefault("hoverlabel", {}).setdefault("font", {})
     hover_font.setdefault("size", round(PLOTLY_HOVER_PX * scale, 1))

@@ -89,3 +89,18 @@ def test_enlarge_scales_every_font_and_makes_room():
     assert enlarge({"layout": {}}, 1.5)["layout"]["font"]["size"] == PLOTLY_FONT_PX * 1.5
     kept = enlarge({"layout": {"meta": {"projector_font_scale": 1.0}, "font": {"size": 13}, "height": 100}})
     assert kept["layout"]["font"]["size"] == 13 and kept["layout"]["height"] > 100
+
+
+def test_attention_cells_show_whole_percentages_and_other_heatmaps_keep_their_numbers():
+    import numpy as np
+    import plotly.graph_objects as go
+
+    rows = np.array([[0.342, 0.658], [1.0, 0.0]])
+    attention = enlarge(go.Figure(go.Heatmap(z=rows, texttemplate="%{z:.3f}")).to_dict())
+    assert attention["data"][0]["texttemplate"] == "%{z:.0%}" and attention["data"][0]["colorbar"]["tickformat"] == ".0%"
+    as_lists = enlarge({"data": [{"type": "heatmap", "z": rows.tolist(), "texttemplate": "%{z:.2f}"}]})
+    assert as_lists["data"][0]["texttemplate"] == "%{z:.0%}"
+    similarity = enlarge(go.Figure(go.Heatmap(z=[[1.0, 0.4], [0.4, 1.0]], texttemplate="%{z:.2f}")).to_dict())
+    assert similarity["data"][0]["texttemplate"] == "%{z:.2f}"  # rows that do not add up to 1 stay as they were
+    counts = enlarge({"data": [{"type": "heatmap", "z": [[2, 0]], "texttemplate": "%{text}"}]})
+    assert counts["data"][0]["texttemplate"] == "%{text}"
