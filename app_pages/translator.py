@@ -11,6 +11,7 @@ from components.loaders import load_seq2seq_model, load_translators
 from components.model_picker import user_model_picker
 from components.settings import current_seed
 from components.text import capped_text, chart_label, escape_markdown, unique_labels
+from components.widgets import counted_from_one
 from models.labs import translator as lab
 from models.labs.translator import (
     AVERAGE_HEAD, MAX_WORDS, METRICS, MODELS, STRATEGIES, alignment_summary, check_sentence, headline, length_curves,
@@ -131,10 +132,11 @@ def show_attentions(bundle, ids, prefix, lang: str):
     st.subheader(t(f"{KEY}.attentions_title"))
     st.markdown(t(f"{KEY}.attentions_text"))
     layer_col, head_col = st.columns(2)
-    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(config.n_decoder_layers), key=f"{KEY}_layer", bind="query-params")
+    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(config.n_decoder_layers), key=f"{KEY}_layer", bind="query-params",
+                                format_func=counted_from_one)
     heads = [AVERAGE_HEAD, *range(config.n_head)]
     head = head_col.selectbox(t(f"{KEY}.head_label"), heads, key=f"{KEY}_head", bind="query-params",
-                              format_func=lambda h: translate(f"{KEY}.head_average", lang) if h == AVERAGE_HEAD else str(h))
+                              format_func=lambda h: translate(f"{KEY}.head_average", lang) if h == AVERAGE_HEAD else counted_from_one(h))
     view = lab_call("attention_views", ids, prefix, layer, head)
     columns = st.columns(2)  # the two self-attentions side by side, cross-attention the full width below them
     for column, kind, weights, keys, queries in (
@@ -145,8 +147,8 @@ def show_attentions(bundle, ids, prefix, lang: str):
             st.markdown(f"**{t(f'{KEY}.map_{kind}')}**  \n{t(f'{KEY}.map_{kind}_text')}")
             st.plotly_chart(attention_chart(weights, keys, queries, kind, lang), key=f"{KEY}_{kind}_chart")
     summary = alignment_summary(bundle)
-    st.markdown(t(f"{KEY}.alignment_text", best=100 * summary.best_accuracy, layer=summary.best_layer,
-                  head=summary.best_head, average=100 * summary.all_heads_average, gru=100 * summary.gru_attention))
+    st.markdown(t(f"{KEY}.alignment_text", best=100 * summary.best_accuracy, layer=summary.best_layer + 1,
+                  head=summary.best_head + 1, average=100 * summary.all_heads_average, gru=100 * summary.gru_attention))
     st.plotly_chart(cached_figure(figures.head_accuracy, summary.per_head, layer_label=translate(f"{KEY}.layer", lang),
                                   head_label=translate(f"{KEY}.head", lang),
                                   hover_name=translate(f"{KEY}.alignment_hover", lang)), key=f"{KEY}_heads_chart")
@@ -174,8 +176,10 @@ def show_own_model(lang: str):
     if run.truncated:
         st.caption(t(f"{KEY}.own_truncated"))
     (n_layers, n_heads), (layer_col, head_col) = run.cross.shape[:2], st.columns(2)
-    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(n_layers), n_layers - 1, key=f"{KEY}_own_layer", bind="query-params")
-    head = head_col.selectbox(t(f"{KEY}.head_label"), range(n_heads), key=f"{KEY}_own_head", bind="query-params")
+    layer = layer_col.selectbox(t(f"{KEY}.layer_label"), range(n_layers), n_layers - 1, key=f"{KEY}_own_layer", bind="query-params",
+                                format_func=counted_from_one)
+    head = head_col.selectbox(t(f"{KEY}.head_label"), range(n_heads), key=f"{KEY}_own_head", bind="query-params",
+                              format_func=counted_from_one)
     st.plotly_chart(attention_chart(run.cross[layer, head], run.source_tokens, run.target_tokens, "cross", lang),
                     key=f"{KEY}_own_chart")
 

@@ -15,6 +15,11 @@ import streamlit as st
 from components.i18n import t
 
 
+def counted_from_one(index: int) -> str:
+    """How a layer or head is named on every page: counted from 1 (the glossary's rule)."""
+    return str(index + 1)
+
+
 def keep_in_range(key: str, count: int, default: int) -> None:
     """Before drawing a widget over positions 0..count-1: put ``default`` in its state when the value
     kept there is missing or no longer one of them (the list got shorter)."""

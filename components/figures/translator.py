@@ -61,6 +61,6 @@ def head_accuracy(per_head: np.ndarray, *, layer_label: str, head_label: str, ho
     """Alignment accuracy of every cross-attention head (layers x heads), in percent."""
     matrix = 100 * np.asarray(per_head, dtype=float)
     layers, heads = matrix.shape
-    return heatmap(matrix, [f"{head_label} {h}" for h in range(heads)], [f"{layer_label} {l}" for l in range(layers)],
+    return heatmap(matrix, [f"{head_label} {h + 1}" for h in range(heads)], [f"{layer_label} {l + 1}" for l in range(layers)],
                    colorscale="Greens", zmin=0.0, zmax=100.0, value_format=".0f", hover_name=hover_name,
                    height=80 + 40 * layers, show_scale=False)

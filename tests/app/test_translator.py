@@ -4,6 +4,8 @@ and the own-model box (a tiny random Marian folder, and a GPT-2 folder that it m
 import pytest
 
 from components.i18n import translate
+from components.loaders import load_translators
+from models.labs import translator as lab
 from tests.app.conftest import assert_clean, open_page
 
 PAGE = "app_pages/translator.py"
@@ -49,6 +51,13 @@ def test_every_control(lang):
     at.selectbox(key="translator_layer").set_value(1).run()
     at.selectbox(key="translator_head").set_value(2).run()
     assert_clean(at)
+    # Layers and heads are counted from 1, as on every page (the glossary's rule)
+    assert at.selectbox(key="translator_layer").options == ["1", "2"]
+    assert at.selectbox(key="translator_head").options[1:] == ["1", "2", "3", "4"]
+    best = lab.alignment_summary(load_translators())
+    said = translate("translator.alignment_text", lang, best=100 * best.best_accuracy, layer=best.best_layer + 1,
+                     head=best.best_head + 1, average=100 * best.all_heads_average, gru=100 * best.gru_attention)
+    assert said in [md.value for md in at.markdown]
 
 
 @pytest.mark.parametrize("text, message", [

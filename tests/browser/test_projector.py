@@ -1,4 +1,4 @@
-"""Projector mode in the browser at 1280 x 720: a link with ?projector=true opens four representative pages
+"""Projector mode in the browser at 1280 x 720: a link with ?projector=true opens seven representative pages (the three new this round among them)
 with larger text and chart fonts, the seed and device boxes hidden and no glossary; the sidebar switch turns
 it off again. Screenshots of each page in both languages go to the screenshot folder."""
 
@@ -9,7 +9,7 @@ from components.projector import FONT_SCALE, ROOT_FONT_PX
 from tests.browser.conftest import RUN_TIMEOUT_MS, SCREENSHOTS, assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
-SHOWN = ("overview", "attention", "tokenizers", "blocks")
+SHOWN = ("overview", "tokenizers", "translator", "attention", "inside_block", "reader", "blocks")
 CHART_FONTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
                      .map(chart => chart._fullLayout && chart._fullLayout.font.size)"""
 
