@@ -21,6 +21,7 @@ caches are shared between sessions and never changed.
 from __future__ import annotations
 
 import base64
+import re
 
 import numpy as np
 import streamlit as st
@@ -36,6 +37,8 @@ HEIGHT_SCALE = 1.2  # chart heights: room for the larger labels without charts t
 ROOT_FONT_PX = 20  # Streamlit's default is 16 px
 PLOTLY_FONT_PX = 12  # what plotly.js draws when a figure names no size
 PLOTLY_HOVER_PX = 13
+TITLE_LINE_PX = 20  # one more line of a chart title, before the scale
+PLOTLY_HEIGHT_PX = 450  # what plotly.js draws when a figure names no height
 HIDDEN = ("st-key-seed", "st-key-device_box")  # the sidebar's seed and device boxes
 
 _STYLE = f"""<style>
@@ -102,6 +105,42 @@ def _percent_cells(spec: dict) -> None:
             trace.setdefault("colorbar", {})["tickformat"] = ".0%"  # the scale in the cells' unit
 
 
+TITLE_LINE_CHARS = 36  # about what the narrower of two charts side by side holds at 1280 px (a CJK character counts 2)
+
+
+_PIECES = re.compile(r"[\u2e80-\uffff]\s*|[^\s\u2e80-\uffff]+\s*|\s+")  # a CJK character, a word, or spaces
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def wrap_title(text: str, line_chars: int = TITLE_LINE_CHARS) -> str:
+    """A chart title broken into lines (``<br>``) of at most about ``line_chars``: plotly never wraps
+    a title, so an enlarged one ran past a half-width chart's edge. Breaks at spaces, and anywhere
+    in Chinese, which has none; a title that already has line breaks is left as it is."""
+    if "<br" in text or _width(text) <= line_chars:
+        return text
+    lines, line = [], ""
+    for piece in _PIECES.findall(text):
+        if line and _width(line + piece.rstrip()) > line_chars:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    return "<br>".join([*lines, line.rstrip()])
+
+
+def _wrap_titles(layout: dict) -> int:
+    """Wrap the figure's title; returns the number of lines it gained."""
+    title = layout.get("title")
+    text = title.get("text") if isinstance(title, dict) else None
+    if not isinstance(text, str):
+        return 0
+    wrapped = wrap_title(text)
+    title["text"] = wrapped
+    return wrapped.count("<br>") - text.count("<br>")
+
+
 def enlarge(spec: dict, scale: float = FONT_SCALE) -> dict:
     """A figure's dict (``fig.to_dict()``) with larger fonts and the room they need; ``spec`` is changed in place.
     A drawing whose labels must fit its boxes names its own scale in ``layout.meta`` (``KEEP_TEXT_SIZE``)."""
@@ -115,11 +154,17 @@ def enlarge(spec: dict, scale: float = FONT_SCALE) -> dict:
     layout.setdefault("font", {}).setdefault("size", round(PLOTLY_FONT_PX * scale, 1))
     hover_font = layout.setdefault("hoverlabel", {}).setdefault("font", {})
     hover_font.setdefault("size", round(PLOTLY_HOVER_PX * scale, 1))
+    extra_lines = _wrap_titles(layout)
+    extra_px = round(extra_lines * TITLE_LINE_PX * scale)
+    if extra_lines:  # plotly hangs a wrapped title's first line above the top edge: move it down by the lines added
+        height = layout.get("height") if isinstance(layout.get("height"), (int, float)) else PLOTLY_HEIGHT_PX
+        total = round(height * HEIGHT_SCALE) + extra_px
+        layout["title"].update(yref="container", yanchor="top", y=1 - (extra_px + 8) / total)
     margin = layout.get("margin")
     if isinstance(margin, dict) and isinstance(margin.get("t"), (int, float)):
-        margin["t"] = round(margin["t"] * scale)
+        margin["t"] = round(margin["t"] * scale) + extra_px
     if isinstance(layout.get("height"), (int, float)):
-        layout["height"] = round(layout["height"] * HEIGHT_SCALE)
+        layout["height"] = round(layout["height"] * HEIGHT_SCALE) + extra_px
     return spec
 
 

@@ -104,3 +104,19 @@ def test_attention_cells_show_whole_percentages_and_other_heatmaps_keep_their_nu
     assert similarity["data"][0]["texttemplate"] == "%{z:.2f}"  # rows that do not add up to 1 stay as they were
     counts = enlarge({"data": [{"type": "heatmap", "z": [[2, 0]], "texttemplate": "%{text}"}]})
     assert counts["data"][0]["texttemplate"] == "%{text}"
+
+
+def test_long_chart_titles_are_wrapped_with_room_made_for_the_extra_line():
+    from components.projector import TITLE_LINE_CHARS, wrap_title
+
+    long_title = "The 768 hidden units: gate, up, and what passes (their product)"
+    out = enlarge({"layout": {"title": {"text": long_title}, "margin": {"t": 40}, "height": 300}}, 1.5)
+    lines = out["layout"]["title"]["text"].split("<br>")
+    assert len(lines) == 2 and " ".join(lines) == long_title
+    short = enlarge({"layout": {"title": {"text": "Short"}, "margin": {"t": 40}, "height": 300}}, 1.5)
+    assert out["layout"]["margin"]["t"] > short["layout"]["margin"]["t"] == 60
+    assert out["layout"]["height"] > short["layout"]["height"]
+    chinese = wrap_title("768 个隐藏单元：门控、上投影，以及通过的部分（它们的乘积）")
+    assert chinese.replace("<br>", "") == "768 个隐藏单元：门控、上投影，以及通过的部分（它们的乘积）" and "<br>" in chinese
+    assert all(sum(2 if ord(ch) > 0x2E80 else 1 for ch in line) <= TITLE_LINE_CHARS for line in chinese.split("<br>"))
+    assert wrap_title("one<br>two " * 10) == "one<br>two " * 10  # already broken by its author
