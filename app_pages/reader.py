@@ -10,6 +10,7 @@ from components.loaders import load_fill_mask, load_minilm
 from components.settings import current_seed
 from components.text import capped_text, chart_label, escape_markdown, visible_whitespace
 from models.labs import reader as lab
+from models.pretrained.minilm import NAME as MINILM_NAME
 
 KEY = "reader"
 DEFAULT_SENTENCE = "The dog chased the [MASK] because it was hungry."
@@ -40,12 +41,12 @@ def filled(text: str, chosen: tuple[int, ...], k: int):
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def story_similarities(seed: int):
-    return lab.next_vs_random(embed, lab.lee_stories(), seed=seed)
+    return lab.stored_next_vs_random(embed, lab.lee_stories, lab.lee_corpus_name(), seed=seed, model=MINILM_NAME)
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def curve(seed: int):
-    return lab.few_shot_curve(examples(), embed, SIZES, first_seed=seed)
+    return lab.stored_few_shot_curve(examples(), embed, SIZES, first_seed=seed, model=MINILM_NAME)
 
 
 def explain_error(error: lab.ReaderInputError):

@@ -1,6 +1,7 @@
 """Bake the disk caches into the image: every registered page runs once, in English and Chinese,
 so what the pages train on a first visit (the default word2vec space, the tokenizers' training
-text and every vocabulary size its slider offers, under .cache/) is already on disk when the first student arrives,
+text and every vocabulary size its slider offers, the reader page's sentence-pair and few-shot
+measurements, under .cache/) is already on disk when the first student arrives,
 and Python's bytecode for the app is compiled. Run at build time by the Dockerfile:
 
     python deploy/prewarm.py

@@ -18,8 +18,10 @@ examples (fine-tuning). This lab computes what the reader page shows:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +32,53 @@ import torch
 from models.pretrained.minilm_mlm import (FIRST_WORD_ID, MASK_ID, MAX_POSITIONS, FillMask, Guess,
                                           mask_tokens, top_guesses)
 from models.text import bow
+from models.text.disk_cache import atomic_write, cache_folder
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "assets" / "reader" / "reviews.json"
+# The sentence-pair and few-shot measurements embed a few hundred fixed sentences with MiniLM
+# (8-14 s on one core): kept on disk per seed, like the word2vec and tokenizer caches.
+CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "reader"
+CACHE_VERSION = 1
 MAX_MASKS = 8  # blanks filled at once: each costs two more runs (left / right hidden)
 VIEWS = ("both", "left", "right")  # what the model may see: both sides, only the left, only the right
 _TYPED_MASK = re.compile(r"\[\s*mask\s*\]", re.IGNORECASE)
+
+
+def content_key(*parts) -> str:
+    """A short digest of what a stored measurement was computed from (texts, labels, settings)."""
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()[:16]
+
+
+def _read_arrays(path: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray] | None:
+    """The arrays stored at ``path`` when they are all there, of the expected shapes and finite."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: np.asarray(stored[name], dtype=float) for name in stored.files}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if set(arrays) != set(shapes):
+        return None
+    if any(arrays[name].shape != shape or not np.isfinite(arrays[name]).all() for name, shape in shapes.items()):
+        return None
+    return arrays
+
+
+def stored_arrays(name: str, key: str, shapes: dict[str, tuple[int, ...]],
+                  compute: Callable[[], dict[str, np.ndarray]], cache_dir: Path | None = None) -> dict[str, np.ndarray]:
+    """``compute()`` once, kept on disk as ``<name>-v<version>-<key>.npz``; a file that is unreadable,
+    incomplete or of other shapes is computed again (and written whole or not at all)."""
+    path = cache_folder(cache_dir, CACHE_DIR) / f"{name}-v{CACHE_VERSION}-{key}.npz"
+    arrays = _read_arrays(path, shapes)
+    if arrays is not None:
+        return arrays
+    arrays = {name: np.asarray(value, dtype=float) for name, value in compute().items()}
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    atomic_write(path, write)
+    return arrays
 
 
 class ReaderInputError(ValueError):
@@ -252,6 +296,25 @@ def next_vs_random(embed: Callable[[list[str]], np.ndarray], stories: Sequence[S
                       (firsts * embed([b for _, b in random_pairs])).sum(1))
 
 
+def stored_next_vs_random(embed: Callable[[list[str]], np.ndarray], load_stories: Callable[[], Sequence[Sequence[str]]],
+                          corpus: str, n_pairs: int = 80, seed: int = 0, model: str = "",
+                          cache_dir: Path | None = None) -> PairScores:
+    """``next_vs_random`` kept on disk per seed, ``corpus`` (a name that changes with the stories:
+    reading them imports gensim, a second, so they are loaded only when the file is missing) and
+    ``model`` (a name for the embedder)."""
+    key = content_key("pairs", model, corpus, n_pairs, seed)
+    arrays = stored_arrays("pairs", key, {"true_next": (n_pairs,), "random": (n_pairs,)},
+                           lambda: vars(next_vs_random(embed, load_stories(), n_pairs, seed)), cache_dir)
+    return PairScores(arrays["true_next"], arrays["random"])
+
+
+def lee_corpus_name() -> str:
+    """The Lee stories' name for ``stored_next_vs_random``: they ship inside gensim's package."""
+    from importlib.metadata import version
+
+    return f"gensim-{version('gensim')}-lee_background"
+
+
 # ---------------------------------------------------------------------------------------------
 # Fine-tuning with a few labelled examples
 
@@ -379,3 +442,13 @@ def few_shot_curve(data: LabelledSet, embed: Callable[[list[str]], np.ndarray], 
             on_progress((run + 1) / seeds)
     return scores
 
+
+
+def stored_few_shot_curve(data: LabelledSet, embed: Callable[[list[str]], np.ndarray], sizes=(4, 8, 16, 32),
+                          seeds: int = 5, first_seed: int = 0, model: str = "",
+                          cache_dir: Path | None = None) -> dict[str, np.ndarray]:
+    """``few_shot_curve`` kept on disk per labelled set, sizes, seeds and ``model``."""
+    key = content_key("few-shot", model, list(sizes), seeds, first_seed, data.labels, data.pool, data.heldout)
+    shape = (seeds, len(sizes))
+    return stored_arrays("few_shot", key, {"minilm": shape, "bow": shape},
+                         lambda: few_shot_curve(data, embed, sizes, seeds, first_seed), cache_dir)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.labs import reader as reader_lab
 from models.text import disk_cache
 from models.text import tokenization as T
 from models.text import word2vec as w2v
@@ -116,12 +117,28 @@ def crash_before_rename(monkeypatch):
     monkeypatch.setattr(disk_cache.os, "replace", fail)  # the os module: both caches use it
 
 
+STORIES = [[f"story {s} sentence {i}." for i in range(3)] for s in range(6)]
+
+
+def fake_embed(texts):
+    """Unit vectors that depend only on each text (a stand-in for MiniLM)."""
+    rows = [np.random.default_rng(sum(map(ord, text))).normal(size=8) for text in texts]
+    return np.array([row / np.linalg.norm(row) for row in rows])
+
+
+def reader_pairs(folder, embed=fake_embed):
+    return reader_lab.stored_next_vs_random(embed, lambda: STORIES, "six stories", n_pairs=4, seed=3, cache_dir=folder)
+
+
+READER_PAIRS = f"pairs-v{reader_lab.CACHE_VERSION}-{reader_lab.content_key('pairs', '', 'six stories', 4, 3)}.npz"
+
 WRITERS = {
     "word2vec corpus": (lambda folder: w2v.corpus_sentences(folder), f"corpus-v{w2v.CACHE_VERSION}.txt"),
     "word2vec space": (lambda folder: w2v.train_word2vec(TINY, cache_dir=folder), TINY.cache_name()),
     "word2vec scores": (lambda folder: w2v.cached_quality_scores(None, "k", folder), f"scores-v{w2v.CACHE_VERSION}-k-r30000.json"),
     "tokenizer corpus": (lambda folder: T._training_texts(folder), f"corpus-v{T.CACHE_VERSION}.json"),
     "trained tokenizer": (lambda folder: T.trained_tokenizer("bpe", 400, folder), "bpe-400-v1.json"),
+    "reader sentence pairs": (reader_pairs, READER_PAIRS),
 }
 
 
@@ -305,3 +322,47 @@ def test_trained_tokenizer_damage_is_rebuilt(how, token_corpus):
     stored = json.loads(path.read_text(encoding="utf-8"))
     assert stored["model"]["type"] == "BPE" and len(stored["model"]["vocab"]) == first.get_vocab_size()
     assert not [name for name in leftovers(folder) if name.endswith(".tmp")]
+
+
+# -- the reader page's measurements -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["garbage", "empty", "half", "other shapes", "not finite", "missing array"])
+def test_reader_measurement_damage_is_recomputed(how, tmp_path):
+    calls = []
+
+    def counting_embed(texts):
+        calls.append(len(texts))
+        return fake_embed(texts)
+
+    first = reader_pairs(tmp_path, counting_embed)
+    direct = reader_lab.next_vs_random(fake_embed, STORIES, 4, 3)
+    np.testing.assert_array_equal(first.true_next, direct.true_next)
+    np.testing.assert_array_equal(first.random, direct.random)
+    computed = len(calls)
+    again = reader_pairs(tmp_path, counting_embed)
+    assert len(calls) == computed  # read back from disk, MiniLM not asked
+    np.testing.assert_array_equal(again.random, first.random)
+    path = tmp_path / READER_PAIRS
+    good = path.read_bytes()
+    if how in ("garbage", "empty", "half"):
+        path.write_bytes(damaged(good, how))
+    else:
+        arrays = {"other shapes": {"true_next": np.zeros(3), "random": np.zeros(3)},
+                  "not finite": {"true_next": np.full(4, np.nan), "random": np.zeros(4)},
+                  "missing array": {"true_next": np.zeros(4)}}[how]
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+    recomputed = reader_pairs(tmp_path, counting_embed)
+    assert len(calls) == 2 * computed
+    np.testing.assert_array_equal(recomputed.true_next, first.true_next)
+    assert path.read_bytes() == good and leftovers(tmp_path) == [READER_PAIRS]
+
+
+def test_reader_measurements_are_kept_per_seed_and_corpus(tmp_path):
+    def pairs(seed, corpus):
+        return reader_lab.stored_next_vs_random(fake_embed, lambda: STORIES, corpus, n_pairs=4, seed=seed, cache_dir=tmp_path)
+
+    assert not np.array_equal(pairs(1, "a").random, pairs(2, "a").random)
+    pairs(1, "b")
+    assert len(leftovers(tmp_path)) == 3
