@@ -174,7 +174,10 @@ def fit_figure(figure):
         return figure
     import plotly.graph_objects as go
 
-    return go.Figure(enlarge(figure.to_dict()), _validate=False)  # to_dict copies: the cached figure stays as it was
+    import copy
+
+    spec = copy.deepcopy(figure.to_dict())  # a cached figure hands out its own dicts: enlarge a copy
+    return go.Figure(enlarge(spec), _validate=False)
 
 
 _plain_plotly_chart = DeltaGenerator.plotly_chart
