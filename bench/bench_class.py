@@ -219,19 +219,22 @@ WAIT_IDLE = """() => {
 }"""
 
 
-SLIDER_RANGE = """(input) => [Number(input.min), Number(input.max), Number(input.value),
+SLIDER_RANGE = """(input) => [Number(input.min), Number(input.max), Number(input.value), Number(input.step) || 1,
                                input.disabled || Boolean(input.closest("[data-testid='stForm']"))]"""
 
 
 def arrow_that_moves(slider_range: list, rng: random.Random) -> str | None:
-    """An arrow key that changes the slider's value (at an end only one does; a press that changes
-    nothing starts no rerun, and waiting for one would time out), or None when neither does or the
-    slider cannot send (disabled, or inside a form that waits for its submit button)."""
-    low, high, value, inert = slider_range
+    """An arrow key that changes the slider's value by a whole step (at an end only one does, and a
+    float slider can stop short of its end by less than a step; a press that changes nothing starts
+    no rerun, and waiting for one would time out), or None when neither does or the slider cannot
+    send (disabled, or inside a form that waits for its submit button)."""
+    low, high, value, step, inert = slider_range
+    room = 1e-9 * max(1.0, abs(step))
     if inert or high <= low:
         return None
-    keys = [key for key, moves in (("ArrowLeft", value > low), ("ArrowRight", value < high)) if moves]
-    return rng.choice(keys)
+    keys = [key for key, moves in (("ArrowLeft", value - step >= low - room),
+                                   ("ArrowRight", value + step <= high + room)) if moves]
+    return rng.choice(keys) if keys else None
 
 
 def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: float, record: Record,
@@ -278,6 +281,7 @@ def browser_step(page_handle, base_url: str, key: str | None, pages: list[str], 
     direction = arrow_that_moves(slider.evaluate(SLIDER_RANGE), rng)
     if direction is None:
         return key
+    page_handle.wait_for_function(WAIT_IDLE, polling=50)  # a press during a rerun would be timed from the wrong one
     slider.focus()
     start = page_handle.evaluate("() => performance.now()")
     slider.press(direction)
