@@ -30,7 +30,7 @@ def activation_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], chosen: st
     low, high = float(x[0]), float(x[-1])
     clipped = np.clip(np.asarray(points, dtype=float), low, high)
     traces.append(dict(type="scatter", x=list(clipped), y=list(np.interp(clipped, x, y)), mode="markers",
-                       name=points_name, marker=dict(size=5, opacity=0.45, color="#d62728"),
+                       name=points_name, marker=dict(size=6, opacity=0.6, color="#111111", line=dict(width=1, color="white")),  # dark dots: no curve is drawn in black
                        hovertemplate="%{x:.2f} → %{y:.2f}<extra></extra>"))
     # The legend sits inside the empty top-left corner (every curve is near 0 for negative inputs), so a long
     # title or legend never runs into the other.
