@@ -42,7 +42,7 @@ class MlmConfig:
     n_layers: int = 6
     n_heads: int = 12
     hidden: int = 384
-    trained_layers: int = 2  # the top ones; a probe on frozen states alone reached ~27% top-5
+    trained_layers: int = 6  # counted from the top; all six: frozen lower layers make a weak reader (docs/MODELS.md 2b)
     eps: float = 1e-12
     dropout: float = 0.1  # inside the trained layers and head, training only
 

@@ -8,7 +8,7 @@ Masked-language-model pretraining in miniature, on the two corpora that ship wit
    inputs like the page's are seen too.
 2. ``train``: every step masks its batch afresh (``mask_tokens``: 15%, 80/10/10, the
    generator seeded by the step alone, so a resumed run continues identically) and updates
-   the copy of MiniLM's top layers and the head on the loss at the picked positions only.
+   the copy of MiniLM's layers and the head on the loss at the picked positions only.
 3. ``evaluate``: on held-out chunks, a fixed seed picks 15% of the tokens and every pick
    becomes [MASK]; top-1 / top-5 accuracy against the unigram baseline (the most frequent
    training tokens, whatever the context), plus the guesses on the course's sentences.
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from models.pretrained.minilm_mlm import (ASSET_DIR, CLS_ID, FIRST_WORD_ID, HEAD_FILE, KEEP, MASK_ID, MASKED,
-                                          PAD_ID, SEP_ID, MlmReader, load_minilm_mlm, mask_tokens,
+                                          PAD_ID, SEP_ID, MlmConfig, MlmReader, load_minilm_mlm, mask_tokens,
                                           read_minilm_weights, read_tokenizer)
 from models.text.corpus import split_sentences
 
@@ -52,25 +52,21 @@ PROBES = (
 
 @dataclass(frozen=True)
 class MlmTrainConfig:
-    """The recipe and its budget (docs/MODELS.md, section 2b): sized to about 15-20 minutes of
-    one quiet CPU core."""
+    """The recipe and its budget (docs/MODELS.md, section 2b): sized to about 50 minutes of two
+    quiet CPU cores (about 1.1 s per step)."""
 
-    draws: int = 1  # masked copies of every training chunk, run once through the frozen layers and cached
-    head_steps: int = 200  # stage 1: the head alone, on MiniLM's own top-layer output at the picks
-    head_batch: int = 512  # picked positions per stage-1 step
-    head_lr: float = 3e-3  # stage 1 (the head's bias starts at the unigram log-frequencies)
-    steps: int = 100  # stage 2: the copied top layers and the head together, on the cached lower layers
-    batch_size: int = 32  # chunks per stage-2 step (about 2,200 tokens, 330 of them picked)
-    lr: float = 1e-4  # the copied MiniLM layers, stage 2
-    joint_head_lr: float = 5e-4  # the head, stage 2
-    warmup_steps: int = 20  # at the start of each stage
+    steps: int = 2600  # about 4.4 passes over the training chunks, each step masked afresh
+    batch_size: int = 16  # chunks per step (about 1,100 tokens, 160 of them picked)
+    lr: float = 3e-4  # the copied MiniLM layers
+    head_lr: float = 3e-3  # the head (its bias starts at the unigram log-frequencies)
+    warmup_steps: int = 30
     weight_decay: float = 0.01
     grad_clip: float = 1.0
-    eval_every: int = 100
+    eval_every: int = 200
     eval_chunks: int = 64  # the held-out chunks scored during training (all of them at the end)
-    save_every: int = 50
+    save_every: int = 100
     seed: int = 0
-    threads: int = 1
+    threads: int = 2
 
 
 def log(message: str) -> None:
@@ -157,11 +153,8 @@ def unigram_counts(chunks: list[np.ndarray], vocab_size: int) -> np.ndarray:
 # Training
 
 
-CACHE_DIR = REPO_ROOT / ".cache" / "mlm_cache"
-
-
 def learning_rate_factor(step: int, steps: int, warmup: int) -> float:
-    """Linear warm-up, then linear decay to a tenth (``step`` counted within its stage)."""
+    """Linear warm-up, then linear decay to a tenth."""
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(steps - warmup, 1)
@@ -181,107 +174,21 @@ def epoch_batches(epoch: int, lengths: np.ndarray, cfg: MlmTrainConfig, group: i
     return [batches[i] for i in generator.permutation(len(batches))]
 
 
-@dataclass
-class MaskedCopy:
-    """One masked copy of every training chunk, after MiniLM's frozen layers (what both stages
-    train on). Token arrays run over all chunks end to end (``offsets`` marks where each starts)."""
-
-    lower: np.ndarray  # (tokens, 384) float16: the frozen lower layers' output at every token
-    action: np.ndarray  # (tokens,) int8: what mask_tokens did to each token (KEEP = not picked)
-    top: np.ndarray  # (picks, 384) float16: MiniLM's own top-layer output at the picked tokens, in token order
-
-
-@torch.no_grad()
-def masked_copy(model: MlmReader, chunks: list[np.ndarray], draw: int, seed: int, batch_size: int = 64) -> MaskedCopy:
-    """Mask every chunk once (``mask_tokens``, 15%, 80/10/10; one generator per draw, seeded by
-    the seed and the draw) and run it through the frozen layers and MiniLM's own top layers,
-    without dropout: the frozen part is exactly MiniLM at inference."""
-    was_training = model.training
-    model.eval()
-    lengths = np.array([len(c) for c in chunks])
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    width = model.cfg.hidden
-    lower = np.empty((int(lengths.sum()), width), dtype=np.float16)
-    action = np.empty(int(lengths.sum()), dtype=np.int8)
-    top_at, top_rows = [], []
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + 500_009 * (draw + 1))
-    order = np.argsort(lengths, kind="stable")  # similar lengths together: little padding
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        ids, attention = batch_of([chunks[r] for r in rows])
-        masked_ids, what = mask_tokens(ids, generator)
-        x = model.lower(masked_ids, attention)
-        top = model.upper(x, attention)
-        for row, r in enumerate(rows):
-            n, at = lengths[r], offsets[r]
-            lower[at:at + n] = x[row, :n].numpy()
-            action[at:at + n] = what[row, :n].numpy()
-            picked = np.flatnonzero(what[row, :n].numpy() != KEEP)
-            top_at.append(at + picked)
-            top_rows.append(top[row, picked].numpy().astype(np.float16))
-    order_of_picks = np.argsort(np.concatenate(top_at), kind="stable")
-    model.train(was_training)
-    return MaskedCopy(lower, action, np.concatenate(top_rows)[order_of_picks])
-
-
-def load_or_make_copies(model: MlmReader, chunks: list[np.ndarray], cfg: MlmTrainConfig,
-                        cache_dir: Path = CACHE_DIR) -> list[MaskedCopy]:
-    """The ``cfg.draws`` masked copies, from ``cache_dir`` when an earlier (stopped) run made them."""
-    copies = []
-    for draw in range(cfg.draws):
-        folder = cache_dir / f"seed{cfg.seed}_draw{draw}"
-        if (folder / "done").exists():
-            copies.append(MaskedCopy(*(np.load(folder / f"{name}.npy", mmap_mode="r")
-                                       for name in ("lower", "action", "top"))))
-            continue
-        tick = time.perf_counter()
-        copy = masked_copy(model, chunks, draw, cfg.seed)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("lower", "action", "top"):
-            np.save(folder / f"{name}.npy", getattr(copy, name))
-        (folder / "done").write_text(json.dumps({"tokens": len(copy.action), "picks": len(copy.top)}))
-        log(f"[mlm] masked copy {draw + 1}/{cfg.draws}: {len(copy.top):,} picks ({time.perf_counter() - tick:.0f} s)")
-        copies.append(copy)
-    return copies
-
-
-def head_batch(step: int, copies: list[MaskedCopy], targets: list[np.ndarray], cfg: MlmTrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stage 1: ``head_batch`` picked positions drawn (seeded by the step) from all copies."""
-    generator = np.random.default_rng(cfg.seed * 1_000_003 + step)
-    sizes = np.array([len(c.top) for c in copies])
-    which = np.sort(generator.integers(0, sizes.sum(), cfg.head_batch))
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    vectors, labels = [], []
-    for index, copy in enumerate(copies):
-        inside = which[(which >= bounds[index]) & (which < bounds[index + 1])] - bounds[index]
-        vectors.append(np.asarray(copy.top[inside], dtype=np.float32))
-        labels.append(targets[index][inside])
-    return torch.from_numpy(np.concatenate(vectors)), torch.from_numpy(np.concatenate(labels).astype(np.int64))
-
-
-def joint_batch(step: int, copies: list[MaskedCopy], ids: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
-                cfg: MlmTrainConfig, epochs: dict) -> tuple[torch.Tensor, ...]:
-    """Stage 2: the chunks of ``step`` (seeded passes, each over the next masked copy), padded:
-    lower-layer output (B, T, 384), attention (B, T), original ids (B, T), actions (B, T)."""
-    per_epoch = math.ceil(len(lengths) / cfg.batch_size)
+def training_batch(step: int, chunks: list[np.ndarray], cfg: MlmTrainConfig,
+                   epochs: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The chunks of ``step`` (seeded passes over the training chunks), masked afresh by the recipe
+    with a generator seeded by the seed and the step alone -> masked ids, attention, original ids,
+    actions (each (B, T)). ``epochs`` keeps the current pass's order between calls."""
+    epochs = {} if epochs is None else epochs
+    per_epoch = math.ceil(len(chunks) / cfg.batch_size)
     epoch = step // per_epoch
     if epoch not in epochs:
         epochs.clear()
-        epochs[epoch] = epoch_batches(epoch, lengths, cfg)
-    copy = copies[epoch % len(copies)]
+        epochs[epoch] = epoch_batches(epoch, np.array([len(c) for c in chunks]), cfg)
     rows = epochs[epoch][step % per_epoch]
-    width = int(lengths[rows].max())
-    x = torch.zeros((len(rows), width, copy.lower.shape[1]))
-    targets = torch.zeros((len(rows), width), dtype=torch.long)
-    action = torch.full((len(rows), width), KEEP, dtype=torch.long)
-    attention = torch.zeros((len(rows), width), dtype=torch.bool)
-    for row, r in enumerate(rows):
-        n, at = int(lengths[r]), int(offsets[r])
-        x[row, :n] = torch.from_numpy(np.asarray(copy.lower[at:at + n], dtype=np.float32))
-        targets[row, :n] = torch.from_numpy(ids[at:at + n].astype(np.int64))
-        action[row, :n] = torch.from_numpy(np.asarray(copy.action[at:at + n], dtype=np.int64))
-        attention[row, :n] = True
-    return x, attention, targets, action
+    ids, attention = batch_of([chunks[r] for r in rows])
+    masked, action = mask_tokens(ids, torch.Generator().manual_seed(cfg.seed * 1_000_003 + step))
+    return masked, attention, ids, action
 
 
 @torch.no_grad()
@@ -327,9 +234,9 @@ def probe_guesses(model: MlmReader, k: int = 5) -> list[dict]:
     return results
 
 
-def make_model(train_chunks: list[np.ndarray]) -> MlmReader:
+def make_model(train_chunks: list[np.ndarray], cfg: MlmConfig = MlmConfig()) -> MlmReader:
     torch.manual_seed(0)
-    model = MlmReader(read_minilm_weights())
+    model = MlmReader(read_minilm_weights(), cfg)
     counts = unigram_counts(train_chunks, model.table.shape[0])
     with torch.no_grad():  # start from the unigram guess: log-frequency per piece
         model.head_bias.copy_(torch.from_numpy(np.log((counts + 0.5) / (counts + 0.5).sum())).float())
@@ -337,8 +244,9 @@ def make_model(train_chunks: list[np.ndarray]) -> MlmReader:
 
 
 def train(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR, checkpoint: Path = CHECKPOINT,
-          cfg: MlmTrainConfig = MlmTrainConfig(), cache_dir: Path = CACHE_DIR) -> dict:
-    """Stage 0: the masked copies (cached); stage 1: the head alone; stage 2: top layers + head."""
+          cfg: MlmTrainConfig = MlmTrainConfig()) -> dict:
+    """Every step: the next batch, masked afresh; loss at the picks; the copied layers and the head
+    updated. Resumes from ``checkpoint``; writes the assets and evaluates at the end."""
     torch.set_num_threads(cfg.threads)
     if not (data_dir / "train.npz").exists():
         prepare(data_dir)
@@ -360,15 +268,9 @@ def train(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR, checkpoint: Path
         wall_before, cpu_before = state["elapsed_s"], state.get("cpu_s", 0.0)
         log(f"[mlm] resuming at step {start_step}")
     started, cpu_started = time.perf_counter() - wall_before, time.process_time() - cpu_before
-    total = cfg.head_steps + cfg.steps
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log(f"[mlm] {trainable:,} trained parameters; {len(train_chunks)} training chunks; {cfg.draws} masked copies; "
-        f"{cfg.head_steps} head steps of {cfg.head_batch} picks, then {cfg.steps} joint steps of {cfg.batch_size} chunks")
-    copies = load_or_make_copies(model, train_chunks, cfg, cache_dir)
-    ids = np.concatenate(train_chunks)
-    lengths = np.array([len(c) for c in train_chunks])
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    targets = [ids[np.asarray(c.action) != KEEP] for c in copies]  # the true piece at every pick, in token order
+    log(f"[mlm] {trainable:,} trained parameters; {len(train_chunks)} training chunks; "
+        f"{cfg.steps} steps of {cfg.batch_size} chunks ({cfg.steps * cfg.batch_size / len(train_chunks):.1f} passes)")
 
     def save_state(step: int) -> None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -381,41 +283,32 @@ def train(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR, checkpoint: Path
     model.train()
     epochs: dict = {}
     running, count = 0.0, 0
-    for step in range(start_step, total):
-        joint = step >= cfg.head_steps
+    for step in range(start_step, cfg.steps):
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout depends on the step alone
-        if joint:
-            factor = learning_rate_factor(step - cfg.head_steps, cfg.steps, cfg.warmup_steps)
-            optimizer.param_groups[0]["lr"], optimizer.param_groups[1]["lr"] = cfg.lr * factor, cfg.joint_head_lr * factor
-            x, attention, truth, action = joint_batch(step - cfg.head_steps, copies, ids, lengths, offsets, cfg, epochs)
-            picked = action != KEEP
-            logits = model.head(model.upper(x, attention)[picked])
-            loss = torch.nn.functional.cross_entropy(logits, truth[picked])
-        else:  # the layers get no gradient, so AdamW leaves them alone
-            factor = learning_rate_factor(step, cfg.head_steps, cfg.warmup_steps)
-            optimizer.param_groups[1]["lr"] = cfg.head_lr * factor
-            vectors, truth = head_batch(step, copies, targets, cfg)
-            loss = torch.nn.functional.cross_entropy(model.head(vectors), truth)
+        factor = learning_rate_factor(step, cfg.steps, cfg.warmup_steps)
+        optimizer.param_groups[0]["lr"], optimizer.param_groups[1]["lr"] = cfg.lr * factor, cfg.head_lr * factor
+        masked, attention, truth, action = training_batch(step, train_chunks, cfg, epochs)
+        picked = action != KEEP
+        loss = torch.nn.functional.cross_entropy(model.head(model.hidden(masked, attention)[picked]), truth[picked])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(layers + head, cfg.grad_clip)
         optimizer.step()
         running, count = running + float(loss.detach()), count + 1
         done = step + 1
-        if done % cfg.eval_every == 0 or done == cfg.head_steps or done == total:
+        if done % cfg.eval_every == 0 or done == cfg.steps:
             heldout = score(model, heldout_chunks[:cfg.eval_chunks], unigram_top)
             elapsed = time.perf_counter() - started
-            history.append({"step": done, "stage": "joint" if joint else "head", "train_loss": running / count,
-                            "heldout_loss": heldout["loss"], "heldout_top1": heldout["top1"],
-                            "heldout_top5": heldout["top5"], "elapsed_s": round(elapsed, 1),
-                            "cpu_s": round(time.process_time() - cpu_started, 1)})
+            history.append({"step": done, "train_loss": running / count, "heldout_loss": heldout["loss"],
+                            "heldout_top1": heldout["top1"], "heldout_top5": heldout["top5"],
+                            "elapsed_s": round(elapsed, 1), "cpu_s": round(time.process_time() - cpu_started, 1)})
             running, count = 0.0, 0
-            log(f"[mlm] step {done}/{total} ({history[-1]['stage']}) train {history[-1]['train_loss']:.3f} "
+            log(f"[mlm] step {done}/{cfg.steps} train {history[-1]['train_loss']:.3f} "
                 f"held-out {heldout['loss']:.3f} top-1 {heldout['top1']:.3f} top-5 {heldout['top5']:.3f} "
                 f"({elapsed:.0f} s, cpu {history[-1]['cpu_s']:.0f} s)")
-        if done % cfg.save_every == 0 and done < total:
+        if done % cfg.save_every == 0 and done < cfg.steps:
             save_state(done)
-    save_state(total)
+    save_state(cfg.steps)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     write_assets(model, out_dir, cfg, history, wall, json.loads((data_dir / "meta.json").read_text()), cpu=cpu)
     return evaluate(data_dir, out_dir)
@@ -427,7 +320,7 @@ def export(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR, checkpoint: Pat
     cfg = MlmTrainConfig(**state["train_config"])
     model = make_model(load_chunks(data_dir / "train.npz"))
     model.load_state_dict(state["model"], strict=False)
-    total = cfg.head_steps + cfg.steps
+    total = cfg.steps
     log(f"[mlm] exporting the state saved at step {state['step']} of {total}")
     write_assets(model, out_dir, cfg, state["history"], state["elapsed_s"],
                  json.loads((data_dir / "meta.json").read_text()), cpu=state.get("cpu_s"),
@@ -448,7 +341,7 @@ def write_assets(model: MlmReader, out_dir: Path, cfg: MlmTrainConfig, history: 
         "trained_parameters": sum(t.numel() for t in model.trained_state().values()),
         "data": meta, "torch": torch.__version__, "threads": torch.get_num_threads(),
         "wall_time_s": round(wall, 1), "cpu_time_s": None if cpu is None else round(cpu, 1),
-        "steps_done": stopped_at or cfg.head_steps + cfg.steps, "history": history}, indent=2))
+        "steps_done": stopped_at or cfg.steps, "history": history}, indent=2))
 
 
 def evaluate(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR) -> dict:
@@ -475,43 +368,27 @@ def evaluate(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR) -> dict:
     return report
 
 
-def time_steps(data_dir: Path = DATA_DIR, cfg: MlmTrainConfig = MlmTrainConfig(), n_steps: int = 3,
-               sample_chunks: int = 256) -> dict:
-    """Seconds for the masked copies (extrapolated from ``sample_chunks`` chunks), a head step and a
-    joint step, and the whole budget they add up to."""
+def time_steps(data_dir: Path = DATA_DIR, cfg: MlmTrainConfig = MlmTrainConfig(), n_steps: int = 4) -> dict:
+    """Seconds per training step here (the median after one warm-up step) and the budget it adds up to."""
     torch.set_num_threads(cfg.threads)
     if not (data_dir / "train.npz").exists():
         prepare(data_dir)
     chunks = load_chunks(data_dir / "train.npz")
-    sample = [chunks[i] for i in np.random.default_rng(0).permutation(len(chunks))[:sample_chunks]]
     model = make_model(chunks)
-    tick = time.perf_counter()
-    copy = masked_copy(model, sample, 0, cfg.seed)
-    copy_s = (time.perf_counter() - tick) * sum(map(len, chunks)) / sum(map(len, sample))
-    ids = np.concatenate(sample)
-    lengths = np.array([len(c) for c in sample])
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    targets = [ids[copy.action != KEEP]]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     model.train()
-    timed = {"head": [], "joint": []}
+    timed, epochs = [], {}
     for step in range(n_steps + 1):
-        for stage in timed:
-            tick = time.perf_counter()
-            if stage == "head":
-                vectors, truth = head_batch(step, [copy], targets, cfg)
-                loss = torch.nn.functional.cross_entropy(model.head(vectors), truth)
-            else:
-                x, attention, truth, action = joint_batch(step, [copy], ids, lengths, offsets, cfg, {})
-                picked = action != KEEP
-                loss = torch.nn.functional.cross_entropy(model.head(model.upper(x, attention)[picked]), truth[picked])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            timed[stage].append(time.perf_counter() - tick)
-    head_s, joint_s = float(np.median(timed["head"][1:])), float(np.median(timed["joint"][1:]))
-    return {"copy_s": copy_s, "head_step_s": head_s, "joint_step_s": joint_s,
-            "total_s": cfg.draws * copy_s + cfg.head_steps * head_s + cfg.steps * joint_s}
+        tick = time.perf_counter()
+        masked, attention, truth, action = training_batch(step, chunks, cfg, epochs)
+        picked = action != KEEP
+        loss = torch.nn.functional.cross_entropy(model.head(model.hidden(masked, attention)[picked]), truth[picked])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        timed.append(time.perf_counter() - tick)
+    step_s = float(np.median(timed[1:]))
+    return {"step_s": step_s, "total_s": cfg.steps * step_s}
 
 
 def cli(argv: list[str]) -> None:
@@ -536,6 +413,5 @@ def cli(argv: list[str]) -> None:
         evaluate()
     elif args.command == "time":
         timed = time_steps(cfg=cfg)
-        log(f"[mlm] one masked copy {timed['copy_s']:.0f} s, a head step {timed['head_step_s']:.2f} s, "
-            f"a joint step {timed['joint_step_s']:.2f} s ({cfg.threads} thread(s)); "
-            f"this budget = {timed['total_s'] / 60:.0f} min")
+        log(f"[mlm] a step {timed['step_s']:.2f} s ({cfg.threads} thread(s)); "
+            f"this budget ({cfg.steps} steps) = {timed['total_s'] / 60:.0f} min")
