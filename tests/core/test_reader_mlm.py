@@ -126,8 +126,6 @@ def test_recorded_accuracy_reproduces_on_the_bounded_subset(bundled):
     assert again["top5"] > again["unigram_top5"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19's target (top-5 >= 45%) is not reached by the bundled head: "
-                   "44.3% held-out after 2,600 steps (docs/MODELS.md)")
 def test_recorded_scores_reach_the_target(bundled):
     _, scores = bundled
     heldout = scores["heldout"]
