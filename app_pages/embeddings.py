@@ -82,7 +82,7 @@ def projection_section(name, params):
     controls, chart = st.columns([1, 3])
     with controls:
         groups = st.multiselect(t(f"{KEY}.groups"), list(GROUPS), default=list(GROUPS), key=f"{KEY}_groups", bind="query-params",
-                                format_func=option_labels(f"{KEY}.group_"))
+                                format_func=option_labels(f"{KEY}.group_"), placeholder=t("common.choose_placeholder"))
         own = capped_text(t(f"{KEY}.own_words"), "", f"{KEY}_own_words", area=False, max_chars=300,
                           help=t(f"{KEY}.own_words_help"))
         neighbours = st.slider(t(f"{KEY}.add_neighbours"), 0, 5, 0, key=f"{KEY}_neighbours", bind="query-params")

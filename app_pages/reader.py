@@ -69,7 +69,7 @@ def fill_section(reader):
     left, right = st.columns([3, 1])
     chosen = left.multiselect(t(f"{KEY}.chips_label"), range(len(sentence.ids)), key=f"{KEY}_chips", bind="query-params",
                               format_func=lambda i: f"{i}: {visible_whitespace(sentence.tokens[i])}",
-                              help=t(f"{KEY}.chips_help"))
+                              help=t(f"{KEY}.chips_help"), placeholder=t("common.choose_placeholder"))
     k = right.slider(t(f"{KEY}.top_k"), 3, 10, 5, key=f"{KEY}_top_k", bind="query-params")
     try:
         result = filled(text, tuple(sorted(chosen)), k)

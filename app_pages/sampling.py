@@ -143,7 +143,7 @@ def continuations_section(model, prompt, settings):
     section_header(KEY, "continuations")
     pick_column, length_column, filter_column = st.columns([3, 2, 2])
     temperatures = pick_column.multiselect(t(f"{KEY}.temperatures"), TEMPERATURES, default=[0.0, 0.7, 1.5],
-                                           key=f"{KEY}_temperatures", bind="query-params")
+                                           key=f"{KEY}_temperatures", bind="query-params", placeholder=t("common.choose_placeholder"))
     new_tokens = length_column.slider(t(f"{KEY}.new_tokens"), 4, 48, 20, key=f"{KEY}_new_tokens", bind="query-params")
     use_filters = filter_column.checkbox(t(f"{KEY}.use_filters"), key=f"{KEY}_use_filters", bind="query-params")
     if not temperatures:

@@ -62,7 +62,7 @@ def text_controls() -> tuple[str, int, list[str]]:
         vocab_size = st.select_slider(t(f"{KEY}.vocab_size"), tk.VOCAB_SIZES, value=tk.DEFAULT_VOCAB_SIZE,
                                       key=f"{KEY}_vocab_size", bind="query-params", help=t(f"{KEY}.vocab_size_help"))
     kinds = st.multiselect(t(f"{KEY}.shown"), tk.KINDS, default=list(tk.KINDS), key=f"{KEY}_shown", bind="query-params",
-                           format_func=option_labels(f"{KEY}.kind_"))
+                           format_func=option_labels(f"{KEY}.kind_"), placeholder=t("common.choose_placeholder"))
     return text, vocab_size, kinds
 
 
