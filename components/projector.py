@@ -21,6 +21,7 @@ caches are shared between sessions and never changed.
 from __future__ import annotations
 
 import base64
+import copy
 import re
 
 import numpy as np
@@ -173,8 +174,6 @@ def fit_figure(figure):
     if not projector_on() or not hasattr(figure, "to_dict"):
         return figure
     import plotly.graph_objects as go
-
-    import copy
 
     spec = copy.deepcopy(figure.to_dict())  # a cached figure hands out its own dicts: enlarge a copy
     return go.Figure(enlarge(spec), _validate=False)

@@ -2,11 +2,12 @@
 
 BERT-style readers are pretrained by hiding words and guessing them from both sides. The
 bundled MiniLM (all-MiniLM-L6-v2) was tuned for sentence vectors and ships no MLM head, so
-the project trains one (``python -m models.train mlm``): the lower layers stay exactly
-MiniLM's, frozen; a copy of the top layers is trained together with a small head whose
-output matrix is MiniLM's own (frozen) token-embedding table, tied as in BERT. Only the
-trained top layers and the head are stored (``assets/mlm/``, fp16); the rest is read from
-the installed MiniLM package, so the attention pages keep the original model untouched.
+the project trains one (``python -m models.train mlm``): the embeddings stay exactly
+MiniLM's, frozen; a copy of its layers (all six by default, ``MlmConfig.trained_layers``) is
+trained together with a small head whose output matrix is MiniLM's own (frozen)
+token-embedding table, tied as in BERT. Only the trained layers and the head are stored
+(``assets/mlm/``, fp16); the rest is read from the installed MiniLM package, so the attention
+pages keep the original model untouched.
 
 The masking recipe lives here too (``mask_tokens``), so the page shows exactly the recipe
 the model was trained with: pick 15% of the ordinary tokens; of those, 80% become [MASK],
@@ -133,7 +134,7 @@ class BertLayer(nn.Module):
 
 
 class MlmReader(nn.Module):
-    """Embeddings and the lower layers from MiniLM (frozen), trained top layers, an MLM head.
+    """Embeddings (and any lower layers not trained) from MiniLM, frozen; trained layers; an MLM head.
 
     The head is BERT's: dense -> GELU -> LayerNorm, then scores against every row of the
     token-embedding table (tied, frozen) plus a per-token bias.
@@ -205,7 +206,7 @@ class MlmReader(nn.Module):
         return logits.index_fill(-1, torch.arange(FIRST_WORD_ID, device=logits.device), float("-inf"))
 
     def trained_state(self) -> dict[str, torch.Tensor]:
-        """Only what training changed: the top layers and the head (what ``assets/mlm`` stores)."""
+        """Only what training changed: the trained layers and the head (what ``assets/mlm`` stores)."""
         return {name: tensor for name, tensor in self.state_dict().items()
                 if not name.startswith("layers.") or int(name.split(".")[1]) >= self.cfg.frozen_layers}
 

@@ -234,6 +234,13 @@ def probe_guesses(model: MlmReader, k: int = 5) -> list[dict]:
     return results
 
 
+def masked_loss(model: MlmReader, masked: torch.Tensor, attention: torch.Tensor, truth: torch.Tensor,
+                action: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the head's guesses at the picked positions only (BERT's MLM loss)."""
+    picked = action != KEEP
+    return torch.nn.functional.cross_entropy(model.head(model.hidden(masked, attention)[picked]), truth[picked])
+
+
 def make_model(train_chunks: list[np.ndarray], cfg: MlmConfig = MlmConfig()) -> MlmReader:
     torch.manual_seed(0)
     model = MlmReader(read_minilm_weights(), cfg)
@@ -288,8 +295,7 @@ def train(data_dir: Path = DATA_DIR, out_dir: Path = ASSET_DIR, checkpoint: Path
         factor = learning_rate_factor(step, cfg.steps, cfg.warmup_steps)
         optimizer.param_groups[0]["lr"], optimizer.param_groups[1]["lr"] = cfg.lr * factor, cfg.head_lr * factor
         masked, attention, truth, action = training_batch(step, train_chunks, cfg, epochs)
-        picked = action != KEEP
-        loss = torch.nn.functional.cross_entropy(model.head(model.hidden(masked, attention)[picked]), truth[picked])
+        loss = masked_loss(model, masked, attention, truth, action)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(layers + head, cfg.grad_clip)
@@ -381,8 +387,7 @@ def time_steps(data_dir: Path = DATA_DIR, cfg: MlmTrainConfig = MlmTrainConfig()
     for step in range(n_steps + 1):
         tick = time.perf_counter()
         masked, attention, truth, action = training_batch(step, chunks, cfg, epochs)
-        picked = action != KEEP
-        loss = torch.nn.functional.cross_entropy(model.head(model.hidden(masked, attention)[picked]), truth[picked])
+        loss = masked_loss(model, masked, attention, truth, action)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
