@@ -106,8 +106,9 @@ def two_blocks() -> None:
 
 # -- 2. deep stacks at initialisation ---------------------------------------------------------
 
-# room for the slider's whole grid of one seed (24 depths x 2 norms x 2 inits): a class moving it at random hits
-measure_depth = st.cache_data(max_entries=128, show_spinner=False)(lab.both_placements)
+# room for the slider's whole grid of one seed (24 depths x 2 norms x 2 inits); on disk as well, and
+# deploy/prewarm.py computes the default seed's grid into the image
+measure_depth = st.cache_data(max_entries=128, show_spinner=False)(lab.stored_placements)
 
 
 @st.fragment
@@ -115,8 +116,9 @@ def deep_stack() -> None:
     st.subheader(tr("depth_title"))
     st.markdown(tr("depth_intro"))
     depth_column, norm_column, init_column = st.columns(3)
-    n_layer = depth_column.slider(tr("depth_layers"), 2, 48, 24, step=2, key=f"{KEY}_depth_layers", bind="query-params")
-    norm = norm_column.radio(tr("depth_norm"), ("layernorm", "rmsnorm"), key=f"{KEY}_depth_norm", bind="query-params", horizontal=True,
+    n_layer = depth_column.slider(tr("depth_layers"), lab.DEPTHS.start, lab.DEPTHS[-1], 24, step=lab.DEPTHS.step,
+                                  key=f"{KEY}_depth_layers", bind="query-params")
+    norm = norm_column.radio(tr("depth_norm"), lab.NORMS, key=f"{KEY}_depth_norm", bind="query-params", horizontal=True,
                              format_func=option_labels(f"{KEY}.norm_"))
     init = init_column.radio(tr("depth_init"), lab.INITS, key=f"{KEY}_depth_init", bind="query-params", horizontal=True,
                              format_func=option_labels(f"{KEY}.init_"), help=tr("depth_init_help"))

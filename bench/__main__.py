@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--cpu-per-page", type=int, default=0, metavar="MOVES",
                         help="class benchmark: instead of the levels, the server CPU per request page by page, "
                              "one student at a time, MOVES random moves per session (2 sessions per page)")
+    parser.add_argument("--browser-nice", type=int, default=bench_class.BROWSER_NICE,
+                        help="class benchmark: niceness of its Chromium sessions (0: as the servers; default "
+                             f"{bench_class.BROWSER_NICE}, since in class the browsers run on the students' computers)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="class benchmark: app servers to start, behind nginx with deploy/nginx/app.conf when > 1")
     args = parser.parse_args()
@@ -49,7 +52,7 @@ def main() -> None:
         elif name == "class":
             bench_class.main(device, quick=args.quick, levels=tuple(int(n) for n in args.students.split(",") if n),
                              duration=args.duration, browsers=args.browsers, url=args.url, replicas=args.replicas,
-                             cpu_moves=args.cpu_per_page, pages=tuple(filter(None, args.app_pages.split(","))))
+                             cpu_moves=args.cpu_per_page, browser_nice=args.browser_nice, pages=tuple(filter(None, args.app_pages.split(","))))
         else:
             SUITES[name](device, quick=args.quick)
 

@@ -74,9 +74,24 @@ def runs() -> list[tuple[str, object, dict]]:
             + [(name, by_key[key], preset) for name, (key, preset) in SCENARIOS.items() if key in by_key])
 
 
-def machine_line() -> str:
+def reference_loop_ms(iterations: int = 1_000_000, repeats: int = 3) -> float:
+    """The best of ``repeats`` timings of a fixed pure-Python loop: how fast this machine's one core runs
+    the interpreter right now. A shared host's speed drifts through the day (the same commit's class
+    run took 60% more CPU per request one afternoon than that morning), so tables carry it."""
+    best = float("inf")
+    for _ in range(repeats):
+        start, total = time.perf_counter(), 0
+        for number in range(iterations):
+            total += number
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best
+
+
+def machine_line(speed: bool = False) -> str:
+    """CPUs and load average; with ``speed``, the reference loop's time as well."""
     load = os.getloadavg()
-    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+    line = f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+    return line + (f", reference loop {reference_loop_ms():.0f} ms" if speed else "")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,7 +1,7 @@
 """Bake the disk caches into the image: every registered page runs once, in English and Chinese,
 so what the pages train on a first visit (the default word2vec space, the tokenizers' training
 text and every vocabulary size its slider offers, the reader page's sentence-pair and few-shot
-measurements, under .cache/) is already on disk when the first student arrives,
+measurements, the blocks page's deep-stack grid, under .cache/) is already on disk when the first student arrives,
 and Python's bytecode for the app is compiled. Run at build time by the Dockerfile:
 
     python deploy/prewarm.py
@@ -30,7 +30,10 @@ def main() -> int:
 
     from models.text import tokenization
 
+    from models.labs import blocks as blocks_lab
+
     tokenization.train_all(tokenization.missing_tokenizers())  # every vocabulary size the slider offers
+    blocks_lab.fill_depth_grid(0)  # every depth the blocks page's slider offers, for the default seed
     failed = []
     for lang in ("en", "zh"):
         app = AppTest.from_file(str(REPO / "app.py"), default_timeout=900)

@@ -7,7 +7,9 @@ own modules rather than quoted:
   built from a chosen set of switches (the tests check every count against the core's GPT
   built on the ``meta`` device, and the KV bytes against its KVCache).
 * :func:`depth_norms`: activation and gradient norms per layer through a deep stack at
-  initialisation, post-norm vs pre-norm (seeded forward and backward pass on random tokens).
+  initialisation, post-norm vs pre-norm (seeded forward and backward pass on random tokens);
+  :func:`stored_placements` keeps each answer on disk, and :func:`fill_depth_grid` computes the
+  slider's whole grid for one seed ahead of a class.
 * :func:`rope_rotation` and :func:`relative_scores`: RoPE turns each 2D pair of a query by
   an angle proportional to its position, so q . k depends only on the distance m - n;
   with sinusoidal positions *added* to the vectors it does not.
@@ -32,8 +34,11 @@ from models.core.gpt import GPT, GPTConfig
 from models.core.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
 from models.core.sampling import written_length
 from models.core.seeding import seeded
+from models.text.disk_cache import atomic_write, cache_folder
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "tinygpt"
+CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "blocks"
+DEPTH_CACHE_VERSION = 1
 STYLES = tuple(BLOCK_STYLES)  # ("2017", "2024"): the two designs and the two bundled models
 KV_DTYPE = torch.float16  # what a deployed model usually keeps its cache in: 2 bytes per number
 
@@ -210,6 +215,8 @@ class DepthNorms:
 
 
 INITS = ("xavier", "gpt2")
+DEPTHS = range(2, 49, 2)  # the depth slider's values
+NORMS = ("layernorm", "rmsnorm")
 
 
 def initialise(model: GPT, init: str) -> None:
@@ -273,6 +280,56 @@ def both_placements(n_layer: int, norm: str, init: str, seed: int) -> dict[str, 
     """depth_norms for post-norm and pre-norm, same depth, norm, initialisation and seed."""
     return {placement: depth_norms(placement, n_layer, norm=norm, init=init, seed=seed)
             for placement in ("post", "pre")}
+
+
+def _depth_path(n_layer: int, norm: str, init: str, seed: int, cache_dir: Path | None) -> Path:
+    name = f"depth-v{DEPTH_CACHE_VERSION}-{n_layer}-{norm}-{init}-{seed}.json"
+    return cache_folder(cache_dir, CACHE_DIR) / name
+
+
+def _read_placements(path: Path, n_layer: int) -> dict[str, DepthNorms] | None:
+    """The stored answer, or None when the file is missing, damaged or not for ``n_layer`` layers."""
+    try:
+        stored = json.loads(path.read_text())
+        found = {placement: DepthNorms(**stored[placement]) for placement in ("post", "pre")}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if any(norms.norm_placement != placement for placement, norms in found.items()):
+        return None
+    for norms in found.values():
+        values = [*norms.activation_rms, *norms.gradient_norm, norms.loss]
+        if len(norms.activation_rms) != n_layer or len(norms.gradient_norm) != n_layer or \
+                not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            return None
+    return found
+
+
+def stored_placements(n_layer: int, norm: str, init: str, seed: int,
+                      cache_dir: Path | None = None) -> dict[str, DepthNorms]:
+    """``both_placements``, computed once per input and kept on disk (a small JSON file, written whole
+    or not at all; a damaged one is computed again): a class moving the depth slider at random would
+    otherwise run a new 48-layer forward and backward pass for many of its moves."""
+    path = _depth_path(n_layer, norm, init, seed, cache_dir)
+    found = _read_placements(path, n_layer)
+    if found is not None:
+        return found
+    found = both_placements(n_layer, norm, init, seed)
+    text = json.dumps({placement: vars(norms) for placement, norms in found.items()})
+    atomic_write(path, lambda temporary: temporary.write_text(text))
+    return found
+
+
+def fill_depth_grid(seed: int = 0, cache_dir: Path | None = None) -> int:
+    """Every depth, norm and initialisation the page offers for ``seed``, on disk; returns how many
+    were computed now (the rest were stored already)."""
+    computed = 0
+    for n_layer in DEPTHS:
+        for norm in NORMS:
+            for init in INITS:
+                if _read_placements(_depth_path(n_layer, norm, init, seed, cache_dir), n_layer) is None:
+                    stored_placements(n_layer, norm, init, seed, cache_dir)
+                    computed += 1
+    return computed
 
 
 def last_layer_gradient_ratio(post: DepthNorms, pre: DepthNorms) -> float:

@@ -366,3 +366,53 @@ def test_reader_measurements_are_kept_per_seed_and_corpus(tmp_path):
     assert not np.array_equal(pairs(1, "a").random, pairs(2, "a").random)
     pairs(1, "b")
     assert len(leftovers(tmp_path)) == 3
+
+
+# -- the blocks page's deep stacks ------------------------------------------------------------------
+
+from models.labs import blocks as blocks_lab  # noqa: E402
+
+
+def counting_placements(monkeypatch) -> list:
+    calls, real = [], blocks_lab.both_placements
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(blocks_lab, "both_placements", counted)
+    return calls
+
+
+@pytest.mark.parametrize("how", ["garbage", "empty", "half", "other depth", "not finite", "swapped placements"])
+def test_depth_norms_are_kept_on_disk_and_a_damaged_file_is_computed_again(tmp_path, monkeypatch, how):
+    calls = counting_placements(monkeypatch)
+    first = blocks_lab.stored_placements(4, "rmsnorm", "gpt2", 3, tmp_path)
+    assert first == blocks_lab.both_placements(4, "rmsnorm", "gpt2", 3)  # the same numbers as computing them
+    assert blocks_lab.stored_placements(4, "rmsnorm", "gpt2", 3, tmp_path) == first and len(calls) == 2
+    [name] = leftovers(tmp_path)
+    path = tmp_path / name
+    good = path.read_bytes()
+    if how in ("garbage", "empty", "half"):
+        path.write_bytes(damaged(good, how))
+    else:
+        stored = json.loads(good)
+        if how == "other depth":
+            stored["pre"]["gradient_norm"] = stored["pre"]["gradient_norm"][:2]
+        elif how == "not finite":
+            stored["post"]["activation_rms"][0] = float("nan")
+        else:
+            stored["post"], stored["pre"] = stored["pre"], stored["post"]
+        path.write_text(json.dumps(stored))
+    assert blocks_lab.stored_placements(4, "rmsnorm", "gpt2", 3, tmp_path) == first and len(calls) == 3
+    assert path.read_bytes() == good and leftovers(tmp_path) == [name]
+
+
+def test_depth_grid_is_filled_once_per_seed(tmp_path, monkeypatch):
+    monkeypatch.setattr(blocks_lab, "DEPTHS", range(2, 5, 2))
+    calls = counting_placements(monkeypatch)
+    assert blocks_lab.fill_depth_grid(5, tmp_path) == 2 * len(blocks_lab.NORMS) * len(blocks_lab.INITS)
+    assert blocks_lab.fill_depth_grid(5, tmp_path) == 0 and len(calls) == 8
+    assert len(leftovers(tmp_path)) == 8
+    assert blocks_lab.stored_placements(4, "layernorm", "xavier", 6, tmp_path) is not None  # another seed: its own file
+    assert len(leftovers(tmp_path)) == 9
