@@ -34,8 +34,9 @@ def main() -> None:
                         help="class benchmark: instead of the levels, the server CPU per request page by page, "
                              "one student at a time, MOVES random moves per session (2 sessions per page)")
     parser.add_argument("--browser-nice", type=int, default=bench_class.BROWSER_NICE,
-                        help="class benchmark: niceness of its Chromium sessions (0: as the servers; default "
-                             f"{bench_class.BROWSER_NICE}, since in class the browsers run on the students' computers)")
+                        help="class benchmark: niceness of its Chromium sessions (default "
+                             f"{bench_class.BROWSER_NICE}: as the servers; 10 lets the servers go first, as in class where the browsers "
+                             "run on the students' computers)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="class benchmark: app servers to start, behind nginx with deploy/nginx/app.conf when > 1")
     args = parser.parse_args()

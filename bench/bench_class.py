@@ -53,7 +53,7 @@ ARRIVAL_S = 10.0  # students open their first page at random times within these 
 CHOICE_TYPES = ("slider", "select_slider", "selectbox", "radio")
 BUDGET = {"p95_s": 1.0, "max_s": 3.0}
 REQUEST_TIMEOUT_S = 120
-BROWSER_NICE = 10  # the benchmark's Chromium yields the cores to the servers: in class it runs on the students' computers
+BROWSER_NICE = 0  # --browser-nice 10 lets the servers go first (in class the browsers run on the students' computers)
 AGENT_ENV = {"STREAMLIT_SERVER_ENABLE_AGENT_API": "true"}
 
 
@@ -275,29 +275,33 @@ def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: 
         context.add_init_script(f"({STATE_LOG})()")
         page_handle = context.new_page()
         page_handle.set_default_timeout(60_000)
-        key = None
+        key, where = None, {}
         try:
             while time.monotonic() < deadline:
                 try:
-                    key = browser_step(page_handle, base_url, key, pages, rng, record)
-                except PlaywrightError as error:  # say so, then go on from a freshly opened page
+                    key = browser_step(page_handle, base_url, key, pages, rng, record, where)
+                except PlaywrightError as error:  # say so (on the page it was on), then go on from a freshly opened page
                     if time.monotonic() < deadline:
-                        record.errors.append((key or "overview", f"browser: {str(error).splitlines()[0][:80]}"))
+                        record.errors.append((where.get("page", ""), f"browser: {str(error).splitlines()[0][:80]}"))
                     key = None
         finally:
             browser.close()
 
 
 def browser_step(page_handle, base_url: str, key: str | None, pages: list[str], rng: random.Random,
-                 record: Record) -> str | None:
+                 record: Record, where: dict | None = None) -> str | None:
     """One step of a browser student: maybe open a page, wait a human gap, press an arrow key on one
-    of the page's sliders and time the rerun. Returns the page it is on (None: open another)."""
+    of the page's sliders and time the rerun. Returns the page it is on (None: open another);
+    ``where["page"]`` says which page it is working on, for an error raised on the way."""
+    where = {} if where is None else where
     if key is None or rng.random() < PAGE_SWITCH:
         key = rng.choice(pages)
+        where["page"] = key
         start = time.perf_counter()
         page_handle.goto(f"{base_url}/{key}?lang=en")
         page_handle.wait_for_function(WAIT_IDLE, polling=50)
         record.browser_opens.append((key or "overview", time.perf_counter() - start))
+    where["page"] = key
     time.sleep(rng.expovariate(1 / MEAN_GAP_S))
     sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
     if sliders.count() == 0:
