@@ -132,21 +132,25 @@ def head_name(lab, head):
     return tr("head_title_kv" if grouped else "head_title", n=head + 1, kv=lab.kv_head(head) + 1)
 
 
-def pickers(lab):
-    """The current word and head, kept valid when the sentence or the source changes."""
+def keep_picks_valid(lab):
+    """The current word and head stay in range when the sentence or the source changes."""
     state, tokens = st.session_state, tuple(lab.tokens)
     if state.get(f"{KEY}_token_for") != tokens or state.get(f"{KEY}_token") not in range(len(tokens)):
         state[f"{KEY}_token_for"], state[f"{KEY}_token"] = tokens, default_token(lab.tokens)
     if state.get(f"{KEY}_head") not in range(lab.n_heads):
         state[f"{KEY}_head"] = 0
-    pick_token, pick_head = st.columns(2)
-    token = pick_token.selectbox(tr("token_pick"), range(len(lab.tokens)), default_token(lab.tokens), key=f"{KEY}_token", bind="query-params",
-                                 format_func=lambda i: f"{i + 1}: {visible_whitespace(lab.tokens[i])}")
+
+
+def head_picker(lab, column):
     head_names = [head_name(lab, h) for h in range(lab.n_heads)]  # translated now, not when drawn
     first_head = referent().head if st.session_state.get(f"{KEY}_source") == "minilm" else 0  # as a source change sets it
-    head = pick_head.selectbox(tr("head_pick"), range(lab.n_heads), min(first_head, lab.n_heads - 1), key=f"{KEY}_head", bind="query-params",
-                               format_func=head_names.__getitem__, help=tr("head_pick_help"))
-    return token, head
+    return column.selectbox(tr("head_pick"), range(lab.n_heads), min(first_head, lab.n_heads - 1), key=f"{KEY}_head",
+                            bind="query-params", format_func=head_names.__getitem__, help=tr("head_pick_help"))
+
+
+def token_picker(lab, column):
+    return column.selectbox(tr("token_pick"), range(len(lab.tokens)), default_token(lab.tokens), key=f"{KEY}_token",
+                            bind="query-params", format_func=lambda i: f"{i + 1}: {visible_whitespace(lab.tokens[i])}")
 
 
 def step_by_step(lab, plain, labels, token, head):
@@ -173,9 +177,17 @@ def step_by_step(lab, plain, labels, token, head):
 
 @st.fragment
 def word_and_head(lab, plain, labels):
-    """The current word and head and what they pick: moving them reruns only this part (the heads below stay)."""
-    token, head = pickers(lab)
+    """The current head and what it picks: moving it reruns only this part (the heads below stay)."""
+    keep_picks_valid(lab)
+    head = head_picker(lab, st.columns(2)[0])
     show_projections(lab, labels, head)
+    one_word(lab, plain, labels, head)
+
+
+@st.fragment
+def one_word(lab, plain, labels, head):
+    """The current word's steps: moving the word reruns only these (the projections above do not depend on it)."""
+    token = token_picker(lab, st.columns(2)[0])
     step_by_step(lab, plain, labels, token, head)
 
 
