@@ -1,8 +1,12 @@
-"""The class benchmark's browser student presses only arrow keys that start a rerun."""
+"""The class benchmark's browser student presses only arrow keys that start a rerun; its Chromium can
+start at a lower priority, and the machine's speed is measured the same way every time."""
 
+import os
 import random
+import subprocess
 
-from bench.bench_class import arrow_that_moves
+from bench.bench_app import machine_line, reference_loop_ms
+from bench.bench_class import CHROMIUM, arrow_that_moves, niced_chromium
 
 
 def test_an_arrow_key_is_chosen_only_where_it_moves_the_slider():
@@ -15,3 +19,17 @@ def test_an_arrow_key_is_chosen_only_where_it_moves_the_slider():
     assert arrow_that_moves([0.1, 0.2, 0.15, 0.1, False], rng) is None  # less than a step either way
     assert arrow_that_moves([0, 10, 5, 1, True], rng) is None  # disabled, or inside a form
     assert arrow_that_moves([3, 3, 3, 1, False], rng) is None
+
+
+def test_the_niced_launcher_runs_chromium_at_that_niceness(tmp_path, monkeypatch):
+    assert niced_chromium(tmp_path, 0) == CHROMIUM and not list(tmp_path.iterdir())
+    monkeypatch.setattr("bench.bench_class.CHROMIUM", "/bin/sh")  # stands in for Chromium: prints its niceness
+    launcher = niced_chromium(tmp_path, 7)
+    assert os.access(launcher, os.X_OK)
+    shown = subprocess.run([launcher, "-c", "nice"], capture_output=True, text=True, check=True).stdout
+    assert int(shown) == os.nice(0) + 7
+
+
+def test_the_reference_loop_is_timed_and_named():
+    assert 0 < reference_loop_ms(iterations=10_000, repeats=2) < 1000
+    assert "reference loop" in machine_line(speed=True) and "reference loop" not in machine_line()
