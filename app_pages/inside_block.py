@@ -151,6 +151,20 @@ def lens_section(style, bundle, ids, tokens, position):
     st.caption(t(f"{KEY}.updates_note_{style}"))
 
 
+@st.fragment
+def token_and_layer(style, bundle, ids, tokens, text):
+    """The token and block pickers with the three sections they feed: moving them leaves the parameter
+    shares and the mixture of experts below as they are."""
+    left, right = st.columns(2)
+    with left:
+        token = token_picker(t(f"{KEY}.token_pick"), f"{KEY}_token", tokens, len(tokens) - 1)
+    layer = right.selectbox(t(f"{KEY}.layer"), range(bundle.config.n_layer), key=f"{KEY}_layer", bind="query-params",
+                            format_func=lambda i: str(i + 1))
+    ffn_section(style, ids, tokens, token, layer, text)
+    proof_section(style, bundle, ids, tokens, token, layer)
+    lens_section(style, bundle, ids, tokens, token)
+
+
 page_header(KEY)
 style = st.radio(t(f"{KEY}.model"), STYLES, index=1, key=f"{KEY}_model", bind="query-params", horizontal=True,
                  format_func=option_labels(f"{KEY}.model_"))
@@ -170,14 +184,7 @@ if model_bundle is not None:
         st.info(t(f"{KEY}.no_tokens"))
     else:
         token_chips(prompt_tokens, prompt_ids)
-        left, right = st.columns(2)
-        with left:
-            token = token_picker(t(f"{KEY}.token_pick"), f"{KEY}_token", prompt_tokens, len(prompt_tokens) - 1)
-        layer = right.selectbox(t(f"{KEY}.layer"), range(model_bundle.config.n_layer), key=f"{KEY}_layer", bind="query-params",
-                                format_func=lambda i: str(i + 1))
-        ffn_section(style, prompt_ids, prompt_tokens, token, layer, text)
-        proof_section(style, model_bundle, prompt_ids, prompt_tokens, token, layer)
-        lens_section(style, model_bundle, prompt_ids, prompt_tokens, token)
+        token_and_layer(style, model_bundle, prompt_ids, prompt_tokens, text)
     params_section()
     moe_section(load_tiny_gpt("2024"), text)
 what_to_notice(KEY)
