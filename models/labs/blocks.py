@@ -34,7 +34,7 @@ from models.core.gpt import GPT, GPTConfig
 from models.core.positional import apply_rope, rope_cos_sin, rope_frequencies, sinusoidal
 from models.core.sampling import written_length
 from models.core.seeding import seeded
-from models.text.disk_cache import atomic_write, cache_folder
+from models.text.disk_cache import cache_folder, read_arrays, stored_arrays
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "tinygpt"
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "blocks"
@@ -217,6 +217,8 @@ class DepthNorms:
 INITS = ("xavier", "gpt2")
 DEPTHS = range(2, 49, 2)  # the depth slider's values
 NORMS = ("layernorm", "rmsnorm")
+PLACEMENTS = ("post", "pre")
+SERIES = ("activation_rms", "gradient_norm")  # DepthNorms' per-layer lists
 
 
 def initialise(model: GPT, init: str) -> None:
@@ -279,57 +281,41 @@ def _depth_norms(config: GPTConfig, init: str, batch_size: int, seed: int) -> De
 def both_placements(n_layer: int, norm: str, init: str, seed: int) -> dict[str, DepthNorms]:
     """depth_norms for post-norm and pre-norm, same depth, norm, initialisation and seed."""
     return {placement: depth_norms(placement, n_layer, norm=norm, init=init, seed=seed)
-            for placement in ("post", "pre")}
+            for placement in PLACEMENTS}
 
 
 def _depth_path(n_layer: int, norm: str, init: str, seed: int, cache_dir: Path | None) -> Path:
-    name = f"depth-v{DEPTH_CACHE_VERSION}-{n_layer}-{norm}-{init}-{seed}.json"
+    name = f"depth-v{DEPTH_CACHE_VERSION}-{n_layer}-{norm}-{init}-{seed}.npz"
     return cache_folder(cache_dir, CACHE_DIR) / name
 
 
-def _read_placements(path: Path, n_layer: int) -> dict[str, DepthNorms] | None:
-    """The stored answer, or None when the file is missing, damaged or not for ``n_layer`` layers."""
-    try:
-        stored = json.loads(path.read_text())
-        found = {placement: DepthNorms(**stored[placement]) for placement in ("post", "pre")}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
-    if any(norms.norm_placement != placement for placement, norms in found.items()):
-        return None
-    for norms in found.values():
-        values = [*norms.activation_rms, *norms.gradient_norm, norms.loss]
-        if len(norms.activation_rms) != n_layer or len(norms.gradient_norm) != n_layer or \
-                not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-            return None
-    return found
+def _depth_shapes(n_layer: int) -> dict[str, tuple[int, ...]]:
+    return {**{f"{p}_{series}": (n_layer,) for p in PLACEMENTS for series in SERIES}, "loss": (len(PLACEMENTS),)}
 
 
 def stored_placements(n_layer: int, norm: str, init: str, seed: int,
                       cache_dir: Path | None = None) -> dict[str, DepthNorms]:
-    """``both_placements``, computed once per input and kept on disk (a small JSON file, written whole
-    or not at all; a damaged one is computed again): a class moving the depth slider at random would
-    otherwise run a new 48-layer forward and backward pass for many of its moves."""
-    path = _depth_path(n_layer, norm, init, seed, cache_dir)
-    found = _read_placements(path, n_layer)
-    if found is not None:
-        return found
-    found = both_placements(n_layer, norm, init, seed)
-    text = json.dumps({placement: vars(norms) for placement, norms in found.items()})
-    atomic_write(path, lambda temporary: temporary.write_text(text))
-    return found
+    """``both_placements``, computed once per input and kept on disk (``disk_cache.stored_arrays``:
+    written whole or not at all, a damaged file computed again): a class moving the depth slider at
+    random would otherwise run a new 48-layer forward and backward pass for many of its moves."""
+    def compute() -> dict[str, list[float]]:
+        found = both_placements(n_layer, norm, init, seed)
+        return {**{f"{p}_{series}": getattr(found[p], series) for p in PLACEMENTS for series in SERIES},
+                "loss": [found[p].loss for p in PLACEMENTS]}
+
+    arrays = stored_arrays(_depth_path(n_layer, norm, init, seed, cache_dir), _depth_shapes(n_layer), compute)
+    return {p: DepthNorms(p, arrays[f"{p}_activation_rms"].tolist(), arrays[f"{p}_gradient_norm"].tolist(),
+                          float(arrays["loss"][index])) for index, p in enumerate(PLACEMENTS)}
 
 
 def fill_depth_grid(seed: int = 0, cache_dir: Path | None = None) -> int:
     """Every depth, norm and initialisation the page offers for ``seed``, on disk; returns how many
     were computed now (the rest were stored already)."""
-    computed = 0
-    for n_layer in DEPTHS:
-        for norm in NORMS:
-            for init in INITS:
-                if _read_placements(_depth_path(n_layer, norm, init, seed, cache_dir), n_layer) is None:
-                    stored_placements(n_layer, norm, init, seed, cache_dir)
-                    computed += 1
-    return computed
+    missing = [(n_layer, norm, init) for n_layer in DEPTHS for norm in NORMS for init in INITS
+               if read_arrays(_depth_path(n_layer, norm, init, seed, cache_dir), _depth_shapes(n_layer)) is None]
+    for n_layer, norm, init in missing:
+        stored_placements(n_layer, norm, init, seed, cache_dir)
+    return len(missing)
 
 
 def last_layer_gradient_ratio(post: DepthNorms, pre: DepthNorms) -> float:

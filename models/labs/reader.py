@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ import torch
 from models.pretrained.minilm_mlm import (FIRST_WORD_ID, MASK_ID, MAX_POSITIONS, FillMask, Guess,
                                           mask_tokens, top_guesses)
 from models.text import bow
-from models.text.disk_cache import atomic_write, cache_folder
+from models.text import disk_cache
+from models.text.disk_cache import cache_folder
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "assets" / "reader" / "reviews.json"
 # The sentence-pair and few-shot measurements embed a few hundred fixed sentences with MiniLM
@@ -49,36 +49,11 @@ def content_key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()[:16]
 
 
-def _read_arrays(path: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray] | None:
-    """The arrays stored at ``path`` when they are all there, of the expected shapes and finite."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: np.asarray(stored[name], dtype=float) for name in stored.files}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
-    if set(arrays) != set(shapes):
-        return None
-    if any(arrays[name].shape != shape or not np.isfinite(arrays[name]).all() for name, shape in shapes.items()):
-        return None
-    return arrays
-
-
 def stored_arrays(name: str, key: str, shapes: dict[str, tuple[int, ...]],
                   compute: Callable[[], dict[str, np.ndarray]], cache_dir: Path | None = None) -> dict[str, np.ndarray]:
-    """``compute()`` once, kept on disk as ``<name>-v<version>-<key>.npz``; a file that is unreadable,
-    incomplete or of other shapes is computed again (and written whole or not at all)."""
-    path = cache_folder(cache_dir, CACHE_DIR) / f"{name}-v{CACHE_VERSION}-{key}.npz"
-    arrays = _read_arrays(path, shapes)
-    if arrays is not None:
-        return arrays
-    arrays = {name: np.asarray(value, dtype=float) for name, value in compute().items()}
-
-    def write(temporary: Path) -> None:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    atomic_write(path, write)
-    return arrays
+    """``disk_cache.stored_arrays`` at ``<cache>/<name>-v<version>-<key>.npz``."""
+    return disk_cache.stored_arrays(cache_folder(cache_dir, CACHE_DIR) / f"{name}-v{CACHE_VERSION}-{key}.npz",
+                                    shapes, compute)
 
 
 class ReaderInputError(ValueError):

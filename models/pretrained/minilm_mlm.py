@@ -175,27 +175,15 @@ class MlmReader(nn.Module):
         additive = torch.zeros(attention_mask.shape, dtype=torch.float32, device=attention_mask.device)
         return additive.masked_fill(~attention_mask, -1e9)[:, None, None, :]  # (B, 1, 1, T)
 
-    @torch.no_grad()
-    def lower(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-              segments: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, 384) after the frozen embeddings and lower layers (never any gradient)."""
-        additive = self._additive(attention_mask)
-        x = self._embed(ids, segments)
-        for layer in self.layers[:self.cfg.frozen_layers]:
-            x = layer(x, additive)
-        return x
-
-    def upper(self, x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The trained top layers on the lower layers' output ``x`` (B, T, 384)."""
-        additive = self._additive(attention_mask)
-        for layer in self.layers[self.cfg.frozen_layers:]:
-            x = layer(x, additive)
-        return x
-
     def hidden(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                segments: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, 384): the last layer's token vectors; ``attention_mask`` True = a real token."""
-        return self.upper(self.lower(ids, attention_mask, segments), attention_mask)
+        """(B, T, 384): the last layer's token vectors; ``attention_mask`` True = a real token.
+        Frozen layers (``cfg.frozen_layers``; none by default) have no trainable weights, so no gradient reaches them."""
+        additive = self._additive(attention_mask)
+        x = self._embed(ids, segments)
+        for layer in self.layers:
+            x = layer(x, additive)
+        return x
 
     def head(self, vectors: torch.Tensor) -> torch.Tensor:
         """(..., 384) -> (..., vocab) scores; special and unused pieces can never win."""

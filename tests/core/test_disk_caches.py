@@ -384,7 +384,7 @@ def counting_placements(monkeypatch) -> list:
     return calls
 
 
-@pytest.mark.parametrize("how", ["garbage", "empty", "half", "other depth", "not finite", "swapped placements"])
+@pytest.mark.parametrize("how", ["garbage", "empty", "half", "other depth", "not finite", "missing array"])
 def test_depth_norms_are_kept_on_disk_and_a_damaged_file_is_computed_again(tmp_path, monkeypatch, how):
     calls = counting_placements(monkeypatch)
     first = blocks_lab.stored_placements(4, "rmsnorm", "gpt2", 3, tmp_path)
@@ -396,14 +396,16 @@ def test_depth_norms_are_kept_on_disk_and_a_damaged_file_is_computed_again(tmp_p
     if how in ("garbage", "empty", "half"):
         path.write_bytes(damaged(good, how))
     else:
-        stored = json.loads(good)
+        with np.load(path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
         if how == "other depth":
-            stored["pre"]["gradient_norm"] = stored["pre"]["gradient_norm"][:2]
+            arrays["pre_gradient_norm"] = arrays["pre_gradient_norm"][:2]
         elif how == "not finite":
-            stored["post"]["activation_rms"][0] = float("nan")
+            arrays["post_activation_rms"][0] = np.nan
         else:
-            stored["post"], stored["pre"] = stored["pre"], stored["post"]
-        path.write_text(json.dumps(stored))
+            del arrays["loss"]
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
     assert blocks_lab.stored_placements(4, "rmsnorm", "gpt2", 3, tmp_path) == first and len(calls) == 3
     assert path.read_bytes() == good and leftovers(tmp_path) == [name]
 
