@@ -12,6 +12,7 @@ from components.layout import next_page_link, page_header, what_to_notice
 from components.loaders import load_bert_encoder, load_tiny_gpt
 from components.settings import current_seed
 from components.text import capped_text, chart_label, unique_labels, visible_whitespace
+from components.widgets import keep_in_range, keep_selection
 from models.labs import qkv as qkv_lab
 from models.labs.qkv import HEAD_COUNTS, MAX_TOKENS, WIDTHS
 from models.pretrained.tokens import default_token
@@ -132,15 +133,6 @@ def head_name(lab, head):
     return tr("head_title_kv" if grouped else "head_title", n=head + 1, kv=lab.kv_head(head) + 1)
 
 
-def keep_picks_valid(lab):
-    """The current word and head stay in range when the sentence or the source changes."""
-    state, tokens = st.session_state, tuple(lab.tokens)
-    if state.get(f"{KEY}_token_for") != tokens or state.get(f"{KEY}_token") not in range(len(tokens)):
-        state[f"{KEY}_token_for"], state[f"{KEY}_token"] = tokens, default_token(lab.tokens)
-    if state.get(f"{KEY}_head") not in range(lab.n_heads):
-        state[f"{KEY}_head"] = 0
-
-
 def head_picker(lab, column):
     head_names = [head_name(lab, h) for h in range(lab.n_heads)]  # translated now, not when drawn
     first_head = referent().head if st.session_state.get(f"{KEY}_source") == "minilm" else 0  # as a source change sets it
@@ -178,7 +170,8 @@ def step_by_step(lab, plain, labels, token, head):
 @st.fragment
 def word_and_head(lab, plain, labels):
     """The current head and what it picks: moving it reruns only this part (the heads below stay)."""
-    keep_picks_valid(lab)
+    keep_selection(f"{KEY}_token", tuple(lab.tokens), default_token(lab.tokens))  # a new sentence: its default word
+    keep_in_range(f"{KEY}_head", lab.n_heads, 0)
     head = head_picker(lab, st.columns(2)[0])
     show_projections(lab, labels, head)
     one_word(lab, plain, labels, head)

@@ -289,19 +289,17 @@ def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: 
 
 
 def browser_step(page_handle, base_url: str, key: str | None, pages: list[str], rng: random.Random,
-                 record: Record, where: dict | None = None) -> str | None:
+                 record: Record, where: dict) -> str | None:
     """One step of a browser student: maybe open a page, wait a human gap, press an arrow key on one
     of the page's sliders and time the rerun. Returns the page it is on (None: open another);
     ``where["page"]`` says which page it is working on, for an error raised on the way."""
-    where = {} if where is None else where
-    if key is None or rng.random() < PAGE_SWITCH:
-        key = rng.choice(pages)
-        where["page"] = key
+    opening = key is None or rng.random() < PAGE_SWITCH
+    key = where["page"] = rng.choice(pages) if opening else key
+    if opening:
         start = time.perf_counter()
         page_handle.goto(f"{base_url}/{key}?lang=en")
         page_handle.wait_for_function(WAIT_IDLE, polling=50)
         record.browser_opens.append((key or "overview", time.perf_counter() - start))
-    where["page"] = key
     time.sleep(rng.expovariate(1 / MEAN_GAP_S))
     sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
     if sliders.count() == 0:
