@@ -282,7 +282,7 @@ def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: 
                     key = browser_step(page_handle, base_url, key, pages, rng, record, where)
                 except PlaywrightError as error:  # say so (on the page it was on), then go on from a freshly opened page
                     if time.monotonic() < deadline:
-                        record.errors.append((where.get("page", ""), f"browser: {str(error).splitlines()[0][:80]}"))
+                        record.errors.append((where.get("page", ""), f"browser: {str(error).splitlines()[0][:160]}"))
                     key = None
         finally:
             browser.close()
@@ -293,26 +293,36 @@ def browser_step(page_handle, base_url: str, key: str | None, pages: list[str], 
     """One step of a browser student: maybe open a page, wait a human gap, press an arrow key on one
     of the page's sliders and time the rerun. Returns the page it is on (None: open another);
     ``where["page"]`` says which page it is working on, for an error raised on the way."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     opening = key is None or rng.random() < PAGE_SWITCH
     key = where["page"] = rng.choice(pages) if opening else key
     if opening:
         start = time.perf_counter()
         page_handle.goto(f"{base_url}/{key}?lang=en")
         page_handle.wait_for_function(WAIT_IDLE, polling=50)
+        page_handle.wait_for_load_state("networkidle")  # the widgets' own scripts (a slider's is fetched when first drawn)
         record.browser_opens.append((key or "overview", time.perf_counter() - start))
     time.sleep(rng.expovariate(1 / MEAN_GAP_S))
     sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
     if sliders.count() == 0:
         return None
     slider = sliders.nth(rng.randrange(sliders.count()))
-    direction = arrow_that_moves(slider.evaluate(SLIDER_RANGE), rng)
+    before = slider.evaluate(SLIDER_RANGE)
+    direction = arrow_that_moves(before, rng)
     if direction is None:
         return key
     page_handle.wait_for_function(WAIT_IDLE, polling=50)  # a press during a rerun would be timed from the wrong one
     slider.focus()
     start = page_handle.evaluate("() => performance.now()")
     slider.press(direction)
-    waited = page_handle.wait_for_function(RERUN_DONE, arg=start, polling=20, timeout=30_000)
+    try:
+        waited = page_handle.wait_for_function(RERUN_DONE, arg=start, polling=20, timeout=30_000)
+    except PlaywrightTimeout as error:  # say what the page showed, so the next run can tell a lost press from a stall
+        moved = slider.evaluate(SLIDER_RANGE)[2] != before[2]
+        states = page_handle.evaluate("(start) => window.__states.filter(([t]) => t >= start).map(([, s]) => s)", start)
+        raise PlaywrightTimeout(f"no rerun seen in 30 s (slider {'moved' if moved else 'did not move'}; "
+                                f"script states since the press: {states[-4:]})") from error
     record.browser.append((key or "overview", waited.json_value() / 1000))
     if page_handle.locator("[data-testid='stException']").count():
         record.errors.append((key or "overview", "browser: exception on the page"))

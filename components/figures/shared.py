@@ -182,10 +182,12 @@ def timeline(years: Sequence[int], labels: Sequence[str], details: Sequence[str]
 # -- token-by-token matrices (Q/K/V, masking) ------------------------------------------
 
 
-def rounded_values(values) -> np.ndarray:
-    """Values rounded to 4 decimals and sent as float32: half the bytes of float64, and the
-    hover shows 2 decimals."""
-    return np.round(np.asarray(values, dtype=float), 4).astype(np.float32)
+def rounded_values(values, decimals: int = 4) -> np.ndarray:
+    """Values rounded to ``decimals`` (the hover shows 2 or 3) and kept as float64, whose shortest
+    form is what was rounded: 0.0418 travels as 0.0418. As float32 it would be 0.04179999977350235
+    wherever a figure is written out as JSON numbers (Streamlit's agent API does, for every figure on
+    the page at every rerun): three times the text, twice the time to read and write."""
+    return np.round(np.asarray(values, dtype=np.float64), decimals)
 
 
 def value_limit(values: np.ndarray) -> float:
