@@ -10,12 +10,6 @@ import os
 import sys
 
 THREADS_VARIABLE = "TRANSFORMER_EXPLAINER_THREADS"
-# How long a Python thread may keep the interpreter lock while another waits for it (Python's own
-# default is 5 ms). PyTorch lets go of the lock for every operation and must wait to get it back, so
-# with other sessions' page code running, a tiny GPT's dozens of small operations per token each
-# waited up to a whole interval: 8 tokens took 21 s beside two busy threads at 5 ms, 3.4 s at 1 ms,
-# 0.8 s at 0.2 ms (0.1 s alone). Shorter intervals did not slow pure Python work measurably.
-LOCK_SWITCH_S = 0.0002
 
 
 def available_devices() -> list[str]:
@@ -55,8 +49,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def configure_threads() -> int:
-    """Set how many CPU threads one PyTorch operation may use, and how soon a thread waiting for the
-    interpreter lock gets it (``LOCK_SWITCH_S``), once for the whole app.
+    """Set how many CPU threads one PyTorch operation may use, once for the whole app.
 
     Streamlit serves every browser session from threads of one process, and the pages'
     matrices are small: several threads per operation mostly wait for each other, and on a
@@ -68,7 +61,6 @@ def configure_threads() -> int:
     imported (and which OpenMP / OpenBLAS libraries loaded later read too); afterwards it
     calls ``torch.set_num_threads``.
     """
-    sys.setswitchinterval(LOCK_SWITCH_S)
     threads = max(1, int(os.environ.get(THREADS_VARIABLE, "1")))
     if "torch" not in sys.modules:
         os.environ["OMP_NUM_THREADS"] = str(threads)
