@@ -217,9 +217,8 @@ class RunsSeen:
         """Seconds from ``start`` to the first run that finished after it, or None after ``timeout_s``
         (Playwright hands the frames over while the page is being waited on, in steps of 10 ms)."""
         while time.perf_counter() - start < timeout_s:
-            done = [moment for moment in self.finished if moment > start]
-            if done:
-                return done[0] - start
+            if self.finished and self.finished[-1] > start:  # appended in time order
+                return next(moment for moment in self.finished if moment > start) - start
             page_handle.wait_for_timeout(10)
         return None
 

@@ -32,7 +32,6 @@ from models.pretrained.minilm_mlm import (FIRST_WORD_ID, MASK_ID, MAX_POSITIONS,
                                           mask_tokens, top_guesses)
 from models.text import bow
 from models.text import disk_cache
-from models.text.disk_cache import cache_folder
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "assets" / "reader" / "reviews.json"
 # The sentence-pair and few-shot measurements embed a few hundred fixed sentences with MiniLM
@@ -52,7 +51,7 @@ def content_key(*parts) -> str:
 def stored_arrays(name: str, key: str, shapes: dict[str, tuple[int, ...]],
                   compute: Callable[[], dict[str, np.ndarray]], cache_dir: Path | None = None) -> dict[str, np.ndarray]:
     """``disk_cache.stored_arrays`` at ``<cache>/<name>-v<version>-<key>.npz``."""
-    return disk_cache.stored_arrays(cache_folder(cache_dir, CACHE_DIR) / f"{name}-v{CACHE_VERSION}-{key}.npz",
+    return disk_cache.stored_arrays(disk_cache.cache_folder(cache_dir, CACHE_DIR) / f"{name}-v{CACHE_VERSION}-{key}.npz",
                                     shapes, compute)
 
 
