@@ -16,8 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from components.figures.shared import (
-    ANNOTATE_MAX_CELLS, FONT, HIGHLIGHT, WEIGHT_SCALE, chart_title, heatmap_trace, matrix_figure, rounded_values,
-    title_margin, value_limit,
+    ANNOTATE_MAX_CELLS, FONT, GAP_MAX_SIDE, HIGHLIGHT, WEIGHT_SCALE, cell_gap, chart_title, heatmap_trace,
+    matrix_figure, rounded_values, title_margin, value_limit,
 )
 
 SIGNED_SCALE = "RdBu_r"
@@ -46,6 +46,13 @@ def block_labels(labels: Sequence[str], factor: int) -> list[str]:
     if factor == 1:
         return labels
     return [f"{labels[i]}–{labels[min(i + factor, len(labels)) - 1]}" for i in range(0, len(labels), factor)]
+
+
+def row_lines(rows: int, columns: int, x_axis: str) -> dict:
+    """One shape, a thin white line between every two rows of a heatmap on ``x_axis``: what a row gap
+    showed, for a panel too wide to draw with gaps (``cell_gap``)."""
+    path = "".join(f"M-0.5,{row + 0.5}H{columns - 0.5}" for row in range(rows - 1))
+    return dict(type="path", path=path, xref=x_axis, yref="y", line=dict(color="white", width=1))
 
 
 def signed_matrix(values, x_labels: Sequence[str], y_labels: Sequence[str], *, title: str, hover_name: str,
@@ -188,6 +195,8 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]], y_labe
                                         showticklabels=matrix.shape[1] <= 32 and factor == 1)
         titles.append(dict(text=title, x=(left + right) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                            yanchor="bottom", showarrow=False, font=dict(size=14)))
+        if 1 < rows <= GAP_MAX_SIDE and not cell_gap(matrix.shape):  # a wide panel, drawn without gaps: still one row per word
+            shapes.append(row_lines(rows, matrix.shape[1], f"x{suffix}"))
         width = (group_widths or [None] * len(panels))[index]
         if width and width < widths[index]:  # head boundaries, placed in this panel's (block) cells
             shapes += [dict(type="line", xref=f"x{suffix}", yref="paper", x0=b / factor - 0.5, x1=b / factor - 0.5,

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 ANNOTATE_MAX_CELLS = 400
+GAP_MAX_SIDE = 64  # white lines between cells only while every cell is big enough to tell apart
 FONT = dict(family="Inter, Noto Sans SC, sans-serif", size=13)
 WEIGHT_SCALE = "Blues"  # attention weights, 0..1
 HIGHLIGHT = "#e8590c"  # the one row, token or edit a chart points at
@@ -103,8 +104,8 @@ def heatmap(
         zmid=zmid,
         hovertemplate=f"%{{y}} → %{{x}}<br>{hover_name}: %{{z:{value_format}}}<extra></extra>",
         texttemplate=f"%{{z:{value_format}}}" if annotate else None,
-        xgap=1,
-        ygap=1,
+        xgap=cell_gap(matrix.shape),
+        ygap=cell_gap(matrix.shape),
         showscale=show_scale,
     )
     return go.Figure(data=[trace], layout=_layout(
@@ -203,12 +204,22 @@ def chart_title(text: str | None) -> dict | None:
     return dict(text=text, x=0.0, xanchor="left") if text else None
 
 
+def cell_gap(shape: tuple[int, ...]) -> int:
+    """Pixels of white between a heatmap's cells: 1 for a matrix small enough to read cell by cell,
+    0 once either side is longer than ``GAP_MAX_SIDE``. Besides saving tiny cells from being eaten
+    by their borders, no gap lets Plotly.js draw the matrix as one image with a pixel per cell; with
+    a gap it paints every cell at screen size and encodes the picture as a PNG on every redraw
+    (the Q/K/V page's 9 x 384 panels had a row gap: 3.0 s of Chromium CPU per slider press, 2.3 s
+    without it)."""
+    return 1 if max(shape) <= GAP_MAX_SIDE else 0
+
+
 def heatmap_trace(matrix: np.ndarray, x: Sequence[str], y: Sequence[str], *, colorscale, zmin: float, zmax: float,
                    value_format: str, hover_name: str, annotate: bool, show_scale: bool = True,
                    axes: tuple[str, str] = ("x", "y")) -> dict:
     return dict(
         type="heatmap", z=matrix, x=list(x), y=list(y), colorscale=colorscale, zmin=zmin, zmax=zmax,
-        xgap=1 if matrix.shape[1] <= 64 else 0, ygap=1 if matrix.shape[0] <= 64 else 0,  # no gaps eating tiny cells
+        xgap=cell_gap(matrix.shape), ygap=cell_gap(matrix.shape),
         showscale=show_scale, xaxis=axes[0], yaxis=axes[1],
         texttemplate=f"%{{z:{value_format}}}" if annotate else None,
         hovertemplate=f"%{{y}} → %{{x}}<br>{hover_name}: %{{z:{value_format}}}<extra></extra>",

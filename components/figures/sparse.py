@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from components.figures.shared import FONT
+from components.figures.shared import FONT, cell_gap
 
 MASK_COLOURS = [[0, "#f1f3f6"], [1, "#3b6fd8"]]
 GLOBAL_COLOUR = "#d9480f"
@@ -26,7 +26,7 @@ def mask_figure(mask: np.ndarray, *, title: str, x_title: str, y_title: str, hov
     T = 256 and in Chinese that came to more than 1 MB.
     """
     T = mask.shape[0]
-    gap = 1 if T <= 64 else 0
+    gap = cell_gap(mask.shape)
     traces = [dict(type="heatmap", z=np.where(mask == kept, float(kept), np.nan).astype(np.float32),
                    colorscale=MASK_COLOURS, zmin=0, zmax=1, showscale=False, hoverongaps=False,
                    hovertemplate=f"{y_title} %{{y}} → {x_title} %{{x}}<br>{word}<extra></extra>", xgap=gap, ygap=gap)
