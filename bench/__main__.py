@@ -1,5 +1,5 @@
 """python -m bench [decode|sparse|app|worst|class] [--device cpu|cuda] [--threads N] [--quick] [--app-parts latency,first,startup,memory]
-                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2] [--cpu-per-page MOVES]"""
+                 [--app-pages overview,sampling,...] [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2] [--cpu-per-page MOVES] [--trace FILE]"""
 
 from __future__ import annotations
 
@@ -34,9 +34,11 @@ def main() -> None:
                         help="class benchmark: instead of the levels, the server CPU per request page by page, "
                              "one student at a time, MOVES random moves per session (2 sessions per page)")
     parser.add_argument("--browser-nice", type=int, default=bench_class.BROWSER_NICE,
-                        help="class benchmark: niceness of its Chromium sessions (default "
-                             f"{bench_class.BROWSER_NICE}: as the servers; 10 lets the servers go first, as in class where the browsers "
-                             "run on the students' computers)")
+                        help="class benchmark: niceness of its Chromium sessions and their scheduling group (default "
+                             f"{bench_class.BROWSER_NICE}: the servers go first, as in class where the browsers run on the students' "
+                             "computers; 0: as the servers)")
+    parser.add_argument("--trace", default=None, metavar="FILE",
+                        help="class benchmark: write every request (who, what, when, seconds) as JSON lines to FILE")
     parser.add_argument("--replicas", type=int, default=1,
                         help="class benchmark: app servers to start, behind nginx with deploy/nginx/app.conf when > 1")
     args = parser.parse_args()
@@ -53,7 +55,7 @@ def main() -> None:
         elif name == "class":
             bench_class.main(device, quick=args.quick, levels=tuple(int(n) for n in args.students.split(",") if n),
                              duration=args.duration, browsers=args.browsers, url=args.url, replicas=args.replicas,
-                             cpu_moves=args.cpu_per_page, browser_nice=args.browser_nice, pages=tuple(filter(None, args.app_pages.split(","))))
+                             cpu_moves=args.cpu_per_page, browser_nice=args.browser_nice, trace=args.trace, pages=tuple(filter(None, args.app_pages.split(","))))
         else:
             SUITES[name](device, quick=args.quick)
 

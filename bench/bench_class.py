@@ -1,6 +1,6 @@
 """Class load: N students at once against a real `streamlit run` server, as a class uses it.
 
-python -m bench class [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2]
+python -m bench class [--students 1,10,30,60] [--duration 60] [--browsers 2] [--url URL] [--replicas 2] [--trace FILE]
 
 Each student is one real Streamlit session driven through Streamlit's agent API
 (`POST /_stcore/agent/interact`, described at `/_stcore/agent/openapi.json`): it opens a random page,
@@ -22,7 +22,8 @@ does. Everything stays on loopback unless --url says otherwise, and every level 
 Reported per level and per page: interactions, p50 / p95 / max seconds, page opens, errors (HTTP
 failures, exceptions on the page, requests that outlived the agent API's 30 s wait); the server's
 CPU (cores busy on average) and peak resident memory (VmHWM), and its RSS once the students have
-left (their agent sessions expire after --session-ttl seconds).
+left (their agent sessions expire after --session-ttl seconds). --trace FILE writes every request
+(who, what, when, how long) as JSON lines, to see whether slow moves come together.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ ARRIVAL_S = 10.0  # students open their first page at random times within these 
 CHOICE_TYPES = ("slider", "select_slider", "selectbox", "radio")
 BUDGET = {"p95_s": 1.0, "max_s": 3.0}
 REQUEST_TIMEOUT_S = 120
-BROWSER_NICE = 0  # --browser-nice 10 lets the servers go first (in class the browsers run on the students' computers)
+BROWSER_NICE = 19  # the servers go first: in class the browsers run on the students' computers (--browser-nice 0: as the servers)
 AGENT_ENV = {"STREAMLIT_SERVER_ENABLE_AGENT_API": "true"}
 
 
@@ -69,6 +70,14 @@ class Record:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
     browser: list[tuple[str, float]] = field(default_factory=list)
     browser_opens: list[tuple[str, float]] = field(default_factory=list)
+    trace: list[dict] = field(default_factory=list)  # every request in order of its end, for --trace
+    started: float = field(default_factory=time.perf_counter)
+
+    def note(self, who: str, kind: str, page: str, start: float, seconds: float | None, detail: str = "") -> None:
+        """One line of the trace: who asked (``s3``: agent student 3, ``b0``: browser 0), what, when
+        (seconds since the level started), how long it took (None: it failed)."""
+        self.trace.append({"who": who, "kind": kind, "page": page or "overview", "at": round(start - self.started, 3),
+                           "s": None if seconds is None else round(seconds, 3), "detail": detail})
 
 
 class AgentError(Exception):
@@ -162,16 +171,19 @@ def student_loop(student_index: int, base_url: str, pages: list[str], deadline: 
     page = rng.choice(pages)
 
     def timed(kind: str, body: dict) -> None:
+        detail = ", ".join(f"{key}={value}" for key, value in body.get("widget_state", {}).items())
         start = time.perf_counter()
         try:
             student.interact(body)
         except (AgentError, OSError, ValueError) as error:
             record.errors.append((page, f"{kind}: {error}"))
+            record.note(f"s{student_index}", kind, page, start, None, f"{detail} {error}".strip())
             return
         elapsed = time.perf_counter() - start
         (record.opens if kind == "open" else record.interactions).append((page, elapsed))
+        record.note(f"s{student_index}", kind, page, start, elapsed, detail)
         if kind == "move" and elapsed > record.slowest.get(page, (0.0, ""))[0]:
-            record.slowest[page] = (elapsed, ", ".join(f"{key}={value}" for key, value in body["widget_state"].items()))
+            record.slowest[page] = (elapsed, detail)
 
     time.sleep(rng.uniform(0, ARRIVAL_S))  # a class arrives over some seconds, not in one millisecond
     timed("open", {"page": page})
@@ -250,11 +262,18 @@ def arrow_that_moves(slider_range: list, rng: random.Random) -> str | None:
 
 def niced_chromium(folder: Path, nice: int) -> str:
     """A launcher that starts Chromium (and so every process it forks) at ``nice``: on this one machine
-    the browsers' drawing competes with the servers for the cores, which a real class does not do."""
+    the browsers' drawing competes with the servers for the cores, which a real class does not do.
+
+    Niceness alone does not do it on Linux with autogroups (``/proc/sys/kernel/sched_autogroup_enabled``):
+    Playwright starts Chromium in a session of its own, the scheduler then shares the cores fairly
+    between that session's group and the servers' whatever each process's niceness, and Chromium, run
+    as root, raises some of its processes to -8 besides. So the launcher also sets its new group's
+    niceness (``/proc/self/autogroup``) where the kernel has one."""
     if nice <= 0:
         return CHROMIUM
     launcher = folder / "chromium-niced"
-    launcher.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} "{CHROMIUM}" "$@"\n')
+    launcher.write_text(f'#!/bin/sh\n[ -w /proc/self/autogroup ] && echo {int(nice)} > /proc/self/autogroup 2>/dev/null\n'
+                        f'exec nice -n {int(nice)} "{CHROMIUM}" "$@"\n')
     launcher.chmod(0o755)
     return str(launcher)
 
@@ -285,7 +304,7 @@ def browser_loop(browser_index: int, base_url: str, pages: list[str], deadline: 
         page_handle = context.new_page()
         page_handle.set_default_timeout(60_000)
         runs = RunsSeen(page_handle)
-        key, where = None, {}
+        key, where = None, {"who": f"b{browser_index}"}
         try:
             while time.monotonic() < deadline:
                 try:
@@ -313,6 +332,7 @@ def browser_step(page_handle, runs: RunsSeen, base_url: str, key: str | None, pa
         page_handle.wait_for_function(WAIT_IDLE, polling=50)
         page_handle.wait_for_load_state("networkidle")  # the widgets' own scripts (a slider's is fetched when first drawn)
         record.browser_opens.append((key or "overview", time.perf_counter() - start))
+        record.note(where.get("who", "b"), "open", key, start, record.browser_opens[-1][1])
     time.sleep(rng.expovariate(1 / MEAN_GAP_S))
     sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
     if sliders.count() == 0:
@@ -331,6 +351,7 @@ def browser_step(page_handle, runs: RunsSeen, base_url: str, key: str | None, pa
         moved = slider.evaluate(SLIDER_RANGE)[2] != before[2]
         raise PlaywrightTimeout(f"no rerun finished within 30 s of the press (the slider {'moved' if moved else 'did not move'})")
     record.browser.append((key or "overview", waited))
+    record.note(where.get("who", "b"), "move", key, start, waited, direction)
     if page_handle.locator("[data-testid='stException']").count():
         record.errors.append((key or "overview", "browser: exception on the page"))
     return key
@@ -614,9 +635,19 @@ def report_summary(results: list[dict]) -> None:
                  "server CPU ms per request", "bench cores", "Chromium cores", "server peak MB", "RSS after they left MB"], rows)
 
 
+def write_trace(result: dict, path: Path, several: bool) -> None:
+    """Every request of the level as one JSON line (see ``Record.note``); ``FILE`` becomes
+    ``FILE-30`` and so on when several levels run."""
+    if several:
+        path = path.with_name(f"{path.stem}-{result['students']}{path.suffix}")
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in result["record"].trace))
+    print(f"(trace of {len(result['record'].trace)} requests: {path})")
+
+
 def main(device=None, quick: bool = False, levels: tuple[int, ...] = LEVELS, duration: float = 60.0,
          browsers: int = 2, url: str | None = None, session_ttl: int = 20, seed: int = 0, replicas: int = 1,
-         cpu_moves: int = 0, pages: tuple[str, ...] = (), browser_nice: int = BROWSER_NICE) -> None:
+         cpu_moves: int = 0, pages: tuple[str, ...] = (), browser_nice: int = BROWSER_NICE,
+         trace: str | None = None) -> None:
     if cpu_moves:
         print(f"## Server CPU per request, one student at a time ({machine_line(speed=True)}; {cpu_moves} moves x 2 sessions "
               f"per page)\n", flush=True)
@@ -638,5 +669,7 @@ def main(device=None, quick: bool = False, levels: tuple[int, ...] = LEVELS, dur
         result = run_level(students, browsers, duration, url, session_ttl, seed, replicas, browser_nice)
         report_level(result)
         results.append(result)
+        if trace:
+            write_trace(result, Path(trace), several=len(levels) > 1)
     report_summary(results)
     print(f"(load average at the end: {machine_line()})")

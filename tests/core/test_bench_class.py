@@ -1,9 +1,12 @@
 """The class benchmark's browser student presses only arrow keys that start a rerun; its Chromium can
-start at a lower priority, and the machine's speed is measured the same way every time."""
+start at a lower priority (its scheduling group too), and the machine's speed is measured the same way every time."""
 
 import os
 import random
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from bench.bench_app import machine_line, reference_loop_ms
 from bench.bench_class import CHROMIUM, arrow_that_moves, niced_chromium
@@ -28,6 +31,17 @@ def test_the_niced_launcher_runs_chromium_at_that_niceness(tmp_path, monkeypatch
     assert os.access(launcher, os.X_OK)
     shown = subprocess.run([launcher, "-c", "nice"], capture_output=True, text=True, check=True).stdout
     assert int(shown) == os.nice(0) + 7
+
+
+def test_the_launcher_lowers_its_own_scheduling_group_too(tmp_path, monkeypatch):
+    if not os.access("/proc/self/autogroup", os.W_OK):
+        pytest.skip("this kernel has no writable autogroup")
+    own_group = Path("/proc/self/autogroup").read_text()
+    monkeypatch.setattr("bench.bench_class.CHROMIUM", "/bin/cat")  # stands in for Chromium: shows its group
+    launcher = niced_chromium(tmp_path, 7)
+    shown = subprocess.run(["setsid", launcher, "/proc/self/autogroup"], capture_output=True, text=True, check=True).stdout
+    assert shown.strip().endswith("nice 7")  # the new session's group, not this one
+    assert Path("/proc/self/autogroup").read_text() == own_group  # ours is left as it was
 
 
 def test_the_reference_loop_is_timed_and_named():
