@@ -9,7 +9,8 @@ select slider, select box or radio in the page to a random legal value read from
 and now and then (1 in 10) opens another page. A request returns when the rerun has finished, so
 its wall time is what that student waits for. A couple of real Chromium sessions run beside them,
 pressing arrow keys on sliders, to measure what a browser waits for (key press to the end-of-run
-message reaching the page over its WebSocket).
+message reaching the page over its WebSocket); they run at the lowest priority (--browser-nice 19),
+since in class each browser draws on its own computer, not on the server's cores.
 
 The agent API is switched on for the benchmark's own server only (environment variable), never in
 `make run` / `make serve-lan`. With --url the students go to a running server instead (e.g. the
