@@ -63,22 +63,49 @@ AGENT_ENV = {"STREAMLIT_SERVER_ENABLE_AGENT_API": "true"}
 
 @dataclass
 class Record:
-    """Everything the students saw, shared by their threads (appends are atomic in CPython)."""
+    """Everything the students saw, shared by their threads (appends are atomic in CPython): every
+    request once, in ``trace`` (what --trace writes); the lists the reports read are views of it."""
 
-    interactions: list[tuple[str, float]] = field(default_factory=list)  # (page, seconds)
-    slowest: dict[str, tuple[float, str]] = field(default_factory=dict)  # page -> (seconds, "key=value")
-    opens: list[tuple[str, float]] = field(default_factory=list)
+    trace: list[dict] = field(default_factory=list)  # in order of their end
     errors: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
-    browser: list[tuple[str, float]] = field(default_factory=list)
-    browser_opens: list[tuple[str, float]] = field(default_factory=list)
-    trace: list[dict] = field(default_factory=list)  # every request in order of its end, for --trace
     started: float = field(default_factory=time.perf_counter)
 
     def note(self, who: str, kind: str, page: str, start: float, seconds: float | None, detail: str = "") -> None:
-        """One line of the trace: who asked (``s3``: agent student 3, ``b0``: browser 0), what, when
-        (seconds since the level started), how long it took (None: it failed)."""
-        self.trace.append({"who": who, "kind": kind, "page": page or "overview", "at": round(start - self.started, 3),
-                           "s": None if seconds is None else round(seconds, 3), "detail": detail})
+        """One request: who asked (``s3``: agent student 3, ``b0``: browser 0), what ("open" or "move"),
+        on which page (``page_keys``: "" is the overview), when (seconds since the level started), how
+        long it took (None: it failed)."""
+        self.trace.append({"who": who, "kind": kind, "page": page, "at": start - self.started,
+                           "s": seconds, "detail": detail})
+
+    def timings(self, kind: str, browser: bool) -> list[tuple[str, float]]:
+        """(page, seconds) of every request of ``kind`` that finished, by the browsers or by the agent students."""
+        return [(line["page"], line["s"]) for line in self.trace
+                if line["kind"] == kind and line["s"] is not None and line["who"].startswith("b") == browser]
+
+    @property
+    def interactions(self) -> list[tuple[str, float]]:
+        return self.timings("move", browser=False)
+
+    @property
+    def opens(self) -> list[tuple[str, float]]:
+        return self.timings("open", browser=False)
+
+    @property
+    def browser(self) -> list[tuple[str, float]]:
+        return self.timings("move", browser=True)
+
+    @property
+    def browser_opens(self) -> list[tuple[str, float]]:
+        return self.timings("open", browser=True)
+
+    @property
+    def slowest(self) -> dict[str, tuple[float, str]]:
+        """page -> (seconds, "key=value") of the agent students' slowest move there."""
+        found: dict[str, tuple[float, str]] = {}
+        for line in self.trace:
+            if line["kind"] == "move" and line["s"] is not None and not line["who"].startswith("b"):
+                found[line["page"]] = max(found.get(line["page"], (0.0, "")), (line["s"], line["detail"]))
+        return found
 
 
 class AgentError(Exception):
@@ -180,11 +207,7 @@ def student_loop(student_index: int, base_url: str, pages: list[str], deadline: 
             record.errors.append((page, f"{kind}: {error}"))
             record.note(f"s{student_index}", kind, page, start, None, f"{detail} {error}".strip())
             return
-        elapsed = time.perf_counter() - start
-        (record.opens if kind == "open" else record.interactions).append((page, elapsed))
-        record.note(f"s{student_index}", kind, page, start, elapsed, detail)
-        if kind == "move" and elapsed > record.slowest.get(page, (0.0, ""))[0]:
-            record.slowest[page] = (elapsed, detail)
+        record.note(f"s{student_index}", kind, page, start, time.perf_counter() - start, detail)
 
     time.sleep(rng.uniform(0, ARRIVAL_S))  # a class arrives over some seconds, not in one millisecond
     timed("open", {"page": page})
@@ -322,7 +345,8 @@ def browser_step(page_handle, runs: RunsSeen, base_url: str, key: str | None, pa
                  rng: random.Random, record: Record, where: dict) -> str | None:
     """One step of a browser student: maybe open a page, wait a human gap, press an arrow key on one
     of the page's sliders and time the rerun. Returns the page it is on (None: open another);
-    ``where["page"]`` says which page it is working on, for an error raised on the way."""
+    ``where["who"]`` names the browser in the record; ``where["page"]`` says which page it is working
+    on, for an error raised on the way."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     opening = key is None or rng.random() < PAGE_SWITCH
@@ -332,8 +356,7 @@ def browser_step(page_handle, runs: RunsSeen, base_url: str, key: str | None, pa
         page_handle.goto(f"{base_url}/{key}?lang=en")
         page_handle.wait_for_function(WAIT_IDLE, polling=50)
         page_handle.wait_for_load_state("networkidle")  # the widgets' own scripts (a slider's is fetched when first drawn)
-        record.browser_opens.append((key or "overview", time.perf_counter() - start))
-        record.note(where.get("who", "b"), "open", key, start, record.browser_opens[-1][1])
+        record.note(where["who"], "open", key, start, time.perf_counter() - start)
     time.sleep(rng.expovariate(1 / MEAN_GAP_S))
     sliders = page_handle.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']")
     if sliders.count() == 0:
@@ -351,8 +374,7 @@ def browser_step(page_handle, runs: RunsSeen, base_url: str, key: str | None, pa
     if waited is None:  # say what the page showed, so the next run can tell a lost press from a stall
         moved = slider.evaluate(SLIDER_RANGE)[2] != before[2]
         raise PlaywrightTimeout(f"no rerun finished within 30 s of the press (the slider {'moved' if moved else 'did not move'})")
-    record.browser.append((key or "overview", waited))
-    record.note(where.get("who", "b"), "move", key, start, waited, direction)
+    record.note(where["who"], "move", key, start, waited, direction)
     if page_handle.locator("[data-testid='stException']").count():
         record.errors.append((key or "overview", "browser: exception on the page"))
     return key
@@ -641,7 +663,9 @@ def write_trace(result: dict, path: Path, several: bool) -> None:
     ``FILE-30`` and so on when several levels run."""
     if several:
         path = path.with_name(f"{path.stem}-{result['students']}{path.suffix}")
-    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in result["record"].trace))
+    rounded = ({**line, "page": line["page"] or "overview", "at": round(line["at"], 3),
+                "s": None if line["s"] is None else round(line["s"], 3)} for line in result["record"].trace)
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in rounded))
     print(f"(trace of {len(result['record'].trace)} requests: {path})")
 
 

@@ -47,3 +47,20 @@ def test_the_launcher_lowers_its_own_scheduling_group_too(tmp_path, monkeypatch)
 def test_the_reference_loop_is_timed_and_named():
     assert 0 < reference_loop_ms(iterations=10_000, repeats=2) < 1000
     assert "reference loop" in machine_line(speed=True) and "reference loop" not in machine_line()
+
+
+def test_the_record_keeps_each_request_once_and_reads_its_tables_from_that():
+    from bench.bench_class import Record
+
+    record = Record()
+    start = record.started
+    record.note("s0", "open", "", start, 0.2)
+    record.note("s0", "move", "qkv", start + 1, 0.5, "qkv_layer=3")
+    record.note("s1", "move", "qkv", start + 2, 0.9, "qkv_head=2")
+    record.note("s1", "move", "qkv", start + 3, None, "qkv_head=3 over the wait")  # failed: no timing
+    record.note("b0", "open", "qkv", start + 4, 2.0)
+    record.note("b0", "move", "qkv", start + 5, 1.0, "ArrowLeft")
+    assert record.opens == [("", 0.2)] and record.interactions == [("qkv", 0.5), ("qkv", 0.9)]
+    assert record.browser_opens == [("qkv", 2.0)] and record.browser == [("qkv", 1.0)]
+    assert record.slowest == {"qkv": (0.9, "qkv_head=2")}  # the agent students' only
+    assert [line["at"] for line in record.trace] == [0, 1, 2, 3, 4, 5]
